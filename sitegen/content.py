@@ -1,0 +1,424 @@
+"""Merge and load stages: feed papers into `content/papers/*.md`, and `content/` into a Site."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from types import MappingProxyType
+from typing import Any
+
+from sitegen import frontmatter, markup, urls
+from sitegen.errors import BuildWarning, Location, ParseError, SitegenError
+from sitegen.models import (
+    Appearance,
+    Day,
+    Page,
+    Paper,
+    PaperPage,
+    Site,
+    Tag,
+    normalise_arxiv_id,
+    normalise_title,
+    paper_key,
+)
+from sitegen.taxonomy import Taxonomy, auto_tags
+
+PAPERS_DIR = "papers"
+# Keys sitegen writes; every other key in a page belongs to a person and is never touched.
+DIGEST_KEY = "digest"
+UPSTREAM_KEY = "upstream"
+
+
+@dataclass(frozen=True)
+class MergedPaper:
+    """All records of one paper across feeds, reduced to the freshest text and every appearance."""
+
+    key: str
+    title: str
+    abstract: str
+    appearances: tuple[Appearance, ...]
+    arxiv_id: str | None
+    version: int | None
+    authors: tuple[str, ...]
+    categories: tuple[str, ...]
+    links: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """Page texts to write (path relative to content/ -> text) and what the merge noticed."""
+
+    writes: Mapping[str, str]
+    pages: Mapping[str, str]  # every paper page after the merge, path -> text
+    warnings: tuple[BuildWarning, ...] = ()
+    appearances: Mapping[str, tuple[Appearance, ...]] = field(default_factory=dict)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _upstream(paper: MergedPaper) -> str:
+    return _digest(paper.title + "\x00" + paper.abstract)
+
+
+def group_papers(papers: Iterable[Paper]) -> list[MergedPaper]:
+    """One MergedPaper per identity, in order of first appearance (day, source, rank)."""
+    ordered = sorted(papers, key=lambda p: (p.day, p.source, p.rank))
+    # A text dump has no arXiv id; a richer feed of the same title gives the paper its id.
+    id_by_title: dict[str, str] = {}
+    for paper in ordered:
+        if paper.arxiv_id:
+            id_by_title.setdefault(normalise_title(paper.title), paper_key(paper.arxiv_id, ""))
+    groups: dict[str, list[Paper]] = {}
+    for paper in ordered:
+        key = paper.key
+        if not paper.arxiv_id:
+            key = id_by_title.get(normalise_title(paper.title), key)
+        groups.setdefault(key, []).append(paper)
+    return [_reduce(key, records) for key, records in groups.items()]
+
+
+def _reduce(key: str, records: list[Paper]) -> MergedPaper:
+    # The newest version wins, then the latest sighting; richer sources fill in the rest.
+    best = max(records, key=lambda p: (p.version or 0, p.updated or p.day, p.day))
+    seen: dict[tuple[date, str], Appearance] = {}
+    for paper in records:
+        seen.setdefault((paper.day, paper.source), Appearance(paper.day, paper.source, paper.rank))
+
+    def first_nonempty(attr: str) -> tuple[str, ...]:
+        for paper in [best, *records]:
+            value: tuple[str, ...] = getattr(paper, attr)
+            if value:
+                return value
+        return ()
+
+    links: list[str] = []
+    for paper in [best, *records]:
+        links.extend(link for link in paper.links if link not in links)
+    return MergedPaper(
+        key=key,
+        title=markup.clean_text(best.title),
+        abstract=markup.clean_text(best.abstract),
+        appearances=tuple(sorted(seen.values(), key=lambda a: (a.day, a.source))),
+        arxiv_id=next((p.arxiv_id for p in [best, *records] if p.arxiv_id), None),
+        version=best.version,
+        authors=first_nonempty("authors"),
+        categories=first_nonempty("categories"),
+        links=tuple(links),
+    )
+
+
+def render_page(paper: MergedPaper, slug: str, tags: tuple[str, ...]) -> str:
+    """The generated text of a paper page, with a digest that reveals later hand edits."""
+    meta: dict[str, Any] = {
+        "title": paper.title,
+        "slug": slug,
+        "key": paper.key,
+        "date": paper.appearances[0].day,
+        "source": paper.appearances[0].source,
+        "appeared": [
+            {"date": a.day, "source": a.source, "rank": a.rank} for a in paper.appearances
+        ],
+        "tags": list(tags),
+    }
+    if paper.arxiv_id:
+        meta["arxiv_id"] = paper.arxiv_id
+    if paper.version:
+        meta["version"] = paper.version
+    if paper.authors:
+        meta["authors"] = list(paper.authors)
+    if paper.categories:
+        meta["categories"] = list(paper.categories)
+    if paper.links:
+        meta["links"] = list(paper.links)
+    meta[UPSTREAM_KEY] = _upstream(paper)
+    text = frontmatter.dump(meta, paper.abstract)
+    meta[DIGEST_KEY] = _digest(text)
+    return frontmatter.dump(meta, paper.abstract)
+
+
+def is_pristine(meta: Mapping[str, Any], body: str) -> bool:
+    """True when the page is exactly as sitegen last wrote it (no person has edited it)."""
+    stored = meta.get(DIGEST_KEY)
+    if not isinstance(stored, str):
+        return False
+    without = {k: v for k, v in meta.items() if k != DIGEST_KEY}
+    return _digest(frontmatter.dump(without, body)) == stored
+
+
+@dataclass
+class _ExistingPage:
+    path: str
+    meta: dict[str, Any]
+    body: str
+
+
+def _read_existing(pages: Mapping[str, str]) -> list[_ExistingPage]:
+    existing = []
+    for path, text in sorted(pages.items()):
+        meta, body = frontmatter.split(text, path)
+        existing.append(_ExistingPage(path, meta, body))
+    return existing
+
+
+def merge(
+    papers: Iterable[Paper],
+    existing_pages: Mapping[str, str],
+    taxonomy: Taxonomy,
+    content_prefix: str = "content",
+) -> MergeResult:
+    """Decide the new text of every paper page; pages a person edited are never rewritten.
+
+    `existing_pages` maps paths like `content/papers/x.md` to their current text.
+    """
+    merged = group_papers(papers)
+    existing = _read_existing(existing_pages)
+    by_key: dict[str, _ExistingPage] = {}
+    by_title: dict[str, _ExistingPage] = {}
+    taken: set[str] = set(urls.RESERVED_SLUGS)
+    for old in existing:
+        key = old.meta.get("key")
+        if isinstance(key, str):
+            by_key.setdefault(key, old)
+        title = old.meta.get("title")
+        if isinstance(title, str):
+            by_title.setdefault(normalise_title(title), old)
+        slug = old.meta.get("slug")
+        if isinstance(slug, str):
+            taken.add(slug)
+        taken.add(old.path.rsplit("/", 1)[-1].removesuffix(".md"))
+
+    pages = dict(existing_pages)
+    writes: dict[str, str] = {}
+    warnings: list[BuildWarning] = []
+    appearances: dict[str, tuple[Appearance, ...]] = {}
+    for paper in merged:
+        page: _ExistingPage | None = by_key.get(paper.key) or by_title.get(
+            normalise_title(paper.title)
+        )
+        plain_title = markup.to_plain(paper.title)
+        tags = auto_tags(taxonomy, plain_title, paper.abstract)
+        if page is None:
+            slug = urls.unique_slug(urls.slug_for_title(plain_title, paper.arxiv_id or ""), taken)
+            taken.add(slug)
+            path = f"{content_prefix}/{PAPERS_DIR}/{slug}.md"
+        else:
+            path = page.path
+            slug_value = page.meta.get("slug")
+            slug = slug_value if isinstance(slug_value, str) else path.rsplit("/", 1)[-1][:-3]
+            if not is_pristine(page.meta, page.body):
+                appearances[_page_key(page.meta, paper.key)] = paper.appearances
+                if page.meta.get(UPSTREAM_KEY) != _upstream(paper):
+                    warnings.append(
+                        BuildWarning(
+                            "the feed's title or abstract changed, but this page was edited by "
+                            "hand; kept your version (delete the `upstream` line to silence)",
+                            Location(path),
+                        )
+                    )
+                continue
+        text = render_page(paper, slug, tags)
+        if pages.get(path) != text:
+            writes[path] = text
+            pages[path] = text
+    return MergeResult(
+        MappingProxyType(writes),
+        MappingProxyType(pages),
+        tuple(warnings),
+        MappingProxyType(appearances),
+    )
+
+
+def _page_key(meta: Mapping[str, Any], fallback: str) -> str:
+    key = meta.get("key")
+    return key if isinstance(key, str) else fallback
+
+
+def _str_tuple(meta: Mapping[str, Any], name: str, path: str) -> tuple[str, ...]:
+    value = meta.get(name, [])
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
+        raise ParseError(f"front matter `{name}` must be a list of strings", Location(path))
+    return tuple(str(v) for v in value)
+
+
+def _as_date(value: object, path: str, name: str) -> date:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ParseError(f"front matter `{name}` must be a date like 2025-03-11", Location(path))
+
+
+def _appearances(meta: Mapping[str, Any], path: str) -> list[Appearance]:
+    found: list[Appearance] = []
+    raw = meta.get("appeared")
+    if isinstance(raw, list):
+        for item in raw:
+            if not isinstance(item, dict) or "date" not in item:
+                raise ParseError("front matter `appeared` entries need a `date`", Location(path))
+            rank = item.get("rank", 1)
+            found.append(
+                Appearance(
+                    _as_date(item["date"], path, "appeared.date"),
+                    str(item.get("source", "")),
+                    rank if isinstance(rank, int) and not isinstance(rank, bool) else 1,
+                )
+            )
+    elif raw is not None:
+        raise ParseError("front matter `appeared` must be a list", Location(path))
+    if not found and "date" in meta:
+        found.append(
+            Appearance(_as_date(meta["date"], path, "date"), str(meta.get("source", "")), 1)
+        )
+    return found
+
+
+_STRUCTURAL_KEYS = frozenset(
+    {
+        "title",
+        "slug",
+        "key",
+        "date",
+        "source",
+        "appeared",
+        "tags",
+        "remove_tags",
+        "arxiv_id",
+        "version",
+        "authors",
+        "categories",
+        "links",
+        DIGEST_KEY,
+        UPSTREAM_KEY,
+    }
+)
+
+
+def load_paper_page(
+    path: str,
+    text: str,
+    taxonomy: Taxonomy,
+    seen: Mapping[str, tuple[Appearance, ...]],
+) -> PaperPage:
+    meta, body = frontmatter.split(text, path)
+    title = meta.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise ParseError("paper page needs a `title`", Location(path, 2), "add `title: ...`")
+    slug = meta.get("slug", path.rsplit("/", 1)[-1].removesuffix(".md"))
+    problem = urls.slug_problem(slug)
+    if problem:
+        raise ParseError(f"bad slug {slug!r}: {problem}", Location(path), "fix `slug:`")
+    assert isinstance(slug, str)
+    raw_arxiv = meta.get("arxiv_id")
+    arxiv_id = normalise_arxiv_id(str(raw_arxiv)) if raw_arxiv else None
+    key = meta.get("key")
+    key = key if isinstance(key, str) else paper_key(arxiv_id, title)
+    found = {(a.day, a.source): a for a in _appearances(meta, path)}
+    for appearance in seen.get(key, ()):
+        found.setdefault((appearance.day, appearance.source), appearance)
+    if not found:
+        raise ParseError("paper page needs a `date`", Location(path), "add `date: YYYY-MM-DD`")
+    tags = set(auto_tags(taxonomy, markup.to_plain(title), body))
+    tags.update(_tag_slug(t, path) for t in _str_tuple(meta, "tags", path))
+    tags.difference_update(_tag_slug(t, path) for t in _str_tuple(meta, "remove_tags", path))
+    extra = {k: v for k, v in meta.items() if k not in _STRUCTURAL_KEYS}
+    return PaperPage(
+        key=key,
+        slug=slug,
+        title=title.strip(),
+        body=body,
+        appearances=tuple(sorted(found.values(), key=lambda a: (a.day, a.source))),
+        tags=tuple(sorted(tags)),
+        content_path=path,
+        arxiv_id=arxiv_id,
+        authors=_str_tuple(meta, "authors", path),
+        categories=_str_tuple(meta, "categories", path),
+        links=_str_tuple(meta, "links", path),
+        extra=MappingProxyType(extra),
+    )
+
+
+def _tag_slug(tag: str, path: str) -> str:
+    slug = urls.slug_for_title(tag, "")
+    if not tag.strip() or slug.startswith("p-"):
+        raise ParseError(f"tag {tag!r} has no letters or digits", Location(path), "fix `tags:`")
+    return slug
+
+
+def load_page(path: str, text: str) -> Page:
+    meta, body = frontmatter.split(text, path)
+    title = meta.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise ParseError("page needs a `title`", Location(path, 2), "add `title: ...`")
+    slug = meta.get("slug", path.rsplit("/", 1)[-1].removesuffix(".md"))
+    problem = urls.slug_problem(slug)
+    if problem:
+        raise ParseError(f"bad slug {slug!r}: {problem}", Location(path), "fix `slug:`")
+    assert isinstance(slug, str)
+    return Page(slug=slug, title=title.strip(), body=body, content_path=path)
+
+
+def check_collisions(papers: Iterable[PaperPage], pages: Iterable[Page]) -> None:
+    """Two sources that would write the same URL fail the build, naming every source."""
+    owners: dict[str, list[str]] = defaultdict(list)
+    for paper in papers:
+        owners[urls.paper_path(paper.slug)].append(paper.content_path)
+    for page in pages:
+        owners[urls.page_path(page.slug)].append(page.content_path)
+    clashes = {path: srcs for path, srcs in owners.items() if len(srcs) > 1}
+    if clashes:
+        detail = "; ".join(
+            f"/{p.removesuffix('index.html')} from {', '.join(s)}"
+            for p, s in sorted(clashes.items())
+        )
+        raise SitegenError(f"URL collision: {detail}", hint="give each page its own `slug:`")
+
+
+def load_site(
+    paper_pages: Mapping[str, str],
+    other_pages: Mapping[str, str],
+    taxonomy: Taxonomy,
+    seen: Mapping[str, tuple[Appearance, ...]],
+) -> Site:
+    """Build the complete, sorted Site before anything is rendered."""
+    papers = [load_paper_page(path, text, taxonomy, seen) for path, text in paper_pages.items()]
+    pages = sorted((load_page(p, t) for p, t in other_pages.items()), key=lambda p: p.slug)
+    check_collisions(papers, pages)
+    papers.sort(key=lambda p: p.sort_key)
+    by_tag: dict[str, list[PaperPage]] = defaultdict(list)
+    by_day: dict[date, dict[str, tuple[int, PaperPage]]] = defaultdict(dict)
+    for paper in papers:
+        for tag in paper.tags:
+            by_tag[tag].append(paper)
+        for appearance in paper.appearances:
+            # Listed in two feeds on one day: one entry, at its best rank.
+            known = by_day[appearance.day].get(paper.slug)
+            if known is None or appearance.rank < known[0]:
+                by_day[appearance.day][paper.slug] = (appearance.rank, paper)
+    tags = []
+    for slug in sorted(by_tag):
+        rule = taxonomy.get(slug)
+        tags.append(
+            Tag(
+                slug=slug,
+                label=rule.label if rule else slug.replace("-", " "),
+                description=rule.description if rule else "",
+                papers=tuple(by_tag[slug]),
+            )
+        )
+    days = [
+        Day(day, tuple(p for _, p in sorted(entries.values(), key=lambda e: (e[0], e[1].slug))))
+        for day, entries in sorted(by_day.items(), reverse=True)
+    ]
+    return Site(papers=tuple(papers), tags=tuple(tags), days=tuple(days), pages=tuple(pages))

@@ -1,0 +1,71 @@
+"""YAML front matter: read and write `---`-fenced Markdown pages with locations in errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from sitegen.errors import Location, ParseError
+
+try:  # the C loader is several times faster on large archives
+    from yaml import CSafeDumper as _Dumper
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+FENCE = "---"
+
+
+class _PlainDumper(_Dumper):
+    """Never write `&id001` anchors: a person reading a page should see every value in place."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def split(text: str, source: str) -> tuple[dict[str, Any], str]:
+    """Return (front matter, body); a page without front matter has an empty mapping."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    text = text.replace("\r\n", "\n")
+    if not text.startswith(FENCE + "\n"):
+        return {}, text
+    end = text.find("\n" + FENCE + "\n", len(FENCE))
+    if end == -1:
+        if text.endswith("\n" + FENCE):
+            end = len(text) - len(FENCE) - 1
+        else:
+            raise ParseError(
+                "front matter is not closed", Location(source, 1), "add a line `---` after it"
+            )
+    raw = text[len(FENCE) + 1 : end + 1]
+    body = text[end + len(FENCE) + 2 :]
+    try:
+        meta = yaml.load(raw, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 2 if mark else 1
+        problem = exc.problem or "invalid YAML"
+        raise ParseError(f"front matter: {problem}", Location(source, line)) from None
+    except yaml.YAMLError as exc:
+        raise ParseError(f"front matter: {exc}", Location(source, 1)) from None
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise ParseError("front matter must be a mapping of keys", Location(source, 2))
+    return meta, body.lstrip("\n")
+
+
+def dump(meta: dict[str, Any], body: str) -> str:
+    """Serialise deterministically: keys in the given order, Unicode kept, no line folding."""
+    text = yaml.dump(
+        meta,
+        Dumper=_PlainDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=1_000_000,
+        default_flow_style=False,
+    )
+    return f"{FENCE}\n{text}{FENCE}\n\n{body.rstrip()}\n"

@@ -1,0 +1,136 @@
+"""Markup stage: scraped Markdown/LaTeX to safe HTML, and to plain text for titles and feeds."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+from markdown_it import MarkdownIt
+
+# C0 controls (XML refuses them), bidi overrides and zero-width characters (they can disguise
+# text and URLs); tab and newline stay.
+_UNSAFE_CHARS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufff9-\ufffb]"
+)
+_SPACE = re.compile(r"\s+")
+
+# Zero-argument text macros scraped abstracts carry, and what a reader should see.
+_WORD_MACROS = {
+    "eg": "e.g.",
+    "ie": "i.e.",
+    "etal": "et al.",
+    "etc": "etc.",
+    "vs": "vs.",
+    "textgreater": ">",
+    "textless": "<",
+    "textasciitilde": "~",
+    "textbackslash": "\\",
+    "ldots": "…",
+    "dots": "…",
+    "textemdash": "—",
+    "textendash": "–",
+    "LaTeX": "LaTeX",
+    "TeX": "TeX",
+}
+_ESCAPED_CHARS = {"%": "%", "&": "&", "#": "#", "_": "_", "$": "$", "{": "{", "}": "}"}
+_ARG = r"\{([^{}]*)\}"
+_URL_MACRO = re.compile(r"\\url" + _ARG)
+_HREF_MACRO = re.compile(r"\\href" + _ARG + _ARG)
+_STYLE_MACRO = re.compile(
+    r"\\(textit|emph|textsl|textbf|texttt|textsc|textrm|text|mathrm|mbox)" + _ARG
+)
+_WORD_MACRO = re.compile(r"\\(" + "|".join(sorted(_WORD_MACROS, key=len, reverse=True)) + r")\b\s?")
+_ESCAPED = re.compile(r"\\([%&#_${}])")
+# `$\textit{Refiner}$`: math delimiters around nothing but a text macro are a typesetting
+# habit, not math.
+_TEXT_ONLY_MATH = re.compile(r"\$(\\(?:textit|emph|textbf|texttt|text|mathrm)\{[^{}$]*\})\$")
+# A LaTeX tie between words (`Fig.~1`) is a space; elsewhere `~` means "about" and stays.
+_TIE = re.compile(r"(?<=[A-Za-z.])~(?=[A-Za-z0-9])")
+
+_STYLE_MARKDOWN = {"textit": "*", "emph": "*", "textsl": "*", "textbf": "**", "texttt": "`"}
+
+
+def clean_text(text: str) -> str:
+    """Remove characters that are never legitimate in a title or abstract."""
+    return _UNSAFE_CHARS.sub("", text)
+
+
+def _convert_latex(
+    text: str, style: Callable[[str, str], str], link: Callable[[str, str], str]
+) -> str:
+    text = _TEXT_ONLY_MATH.sub(r"\1", text)
+    text = _HREF_MACRO.sub(lambda m: link(m.group(1), m.group(2)), text)
+    text = _URL_MACRO.sub(lambda m: link(m.group(1), m.group(1)), text)
+    text = _STYLE_MACRO.sub(lambda m: style(m.group(1), m.group(2)), text)
+    text = _WORD_MACRO.sub(
+        lambda m: _WORD_MACROS[m.group(1)] + (" " if m.group(0).endswith(" ") else ""), text
+    )
+    text = _TIE.sub(" ", text)
+    return text
+
+
+def _markdown_style(name: str, inner: str) -> str:
+    mark = _STYLE_MARKDOWN.get(name, "")
+    return f"{mark}{inner}{mark}" if inner.strip() else inner
+
+
+def _markdown_link(url: str, label: str) -> str:
+    return f"<{url}>" if url == label else f"[{label}]({url})"
+
+
+def latex_to_markdown(text: str) -> str:
+    """Turn the LaTeX text macros of scraped abstracts into the Markdown they mean."""
+    text = _convert_latex(text, _markdown_style, _markdown_link)
+    # Markdown keeps `\%` as `%` already; a backslash-escaped `_` or `#` must stay escaped.
+    return _ESCAPED.sub(lambda m: "\\" + m.group(1) if m.group(1) in "_#{}$" else m.group(1), text)
+
+
+def to_plain(text: str) -> str:
+    """Unicode plain text without markup, for <title>, meta tags, slugs and feed titles."""
+    text = _convert_latex(clean_text(text), lambda _name, inner: inner, lambda url, label: label)
+    text = _ESCAPED.sub(lambda m: _ESCAPED_CHARS[m.group(1)], text)
+    return _SPACE.sub(" ", text).strip()
+
+
+class Renderer:
+    """One Markdown parser pair for the whole build: linkify only where a text has a URL."""
+
+    def __init__(self) -> None:
+        # js-default: raw HTML off and javascript:/vbscript:/data: links refused.
+        self._plain = MarkdownIt("js-default")
+        self._linking = MarkdownIt("js-default", {"linkify": True}).enable("linkify")
+
+    def _parser(self, text: str) -> MarkdownIt:
+        return self._linking if ("://" in text or "www." in text) else self._plain
+
+    def block(self, text: str) -> str:
+        """A body of Markdown (an abstract, a page) to HTML."""
+        source = latex_to_markdown(clean_text(text))
+        html: str = self._parser(source).render(source)
+        return html
+
+    def inline(self, text: str) -> str:
+        """A one-line text (a title) to inline HTML without a wrapping paragraph."""
+        source = latex_to_markdown(clean_text(text))
+        html: str = self._plain.renderInline(source)
+        return html
+
+
+@lru_cache(maxsize=1)
+def default_renderer() -> Renderer:
+    return Renderer()
+
+
+def summary(text: str, limit: int) -> str:
+    """The first `limit` characters of the plain text, cut on a word boundary."""
+    plain = to_plain(text)
+    if len(plain) <= limit:
+        return plain
+    cut = plain[:limit].rsplit(" ", 1)[0].rstrip(",;:.")
+    return cut + "…"
+
+
+def escape(text: str) -> str:
+    return html.escape(text, quote=True)

@@ -1,0 +1,260 @@
+"""Render stage: views + Jinja2 theme -> HTML pages, sitemap, robots.txt and static files."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from sitegen import markup, urls
+from sitegen.config import Config
+from sitegen.errors import ConfigError
+from sitegen.models import OutputFile, Site
+from sitegen.views import PaperView, SiteViews
+
+PACKAGE_THEMES = Path(__file__).parent / "themes"
+REPO_THEMES = Path(__file__).parent.parent / "themes"
+
+
+@dataclass(frozen=True)
+class FeedLink:
+    title: str
+    url: str  # absolute
+    mime: str
+
+
+@dataclass(frozen=True)
+class Pager:
+    number: int
+    total: int
+    prev_url: str | None
+    next_url: str | None
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    title: str
+    description: str
+    author: str
+    language: str
+    base_url: str
+    home_url: str
+    tags_url: str
+    days_url: str
+    feeds: tuple[FeedLink, ...]
+
+
+def theme_dirs(config: Config) -> list[Path]:
+    """Where a theme is looked up: the project's `themes/`, then the installed package's."""
+    found = []
+    for name in dict.fromkeys([config.theme, "default"]):
+        for base in (config.root / "themes", PACKAGE_THEMES, REPO_THEMES):
+            if (base / name / "templates").is_dir():
+                found.append(base / name)
+                break
+        else:
+            if name == config.theme:
+                raise ConfigError(f"theme {name!r} not found", hint="check `theme` in sitegen.toml")
+    return found
+
+
+def make_environment(config: Config) -> jinja2.Environment:
+    """Site templates override the chosen theme, which overrides the default theme.
+
+    `default/base.html` always names the default theme's file, so an override can extend it.
+    """
+    dirs = theme_dirs(config)
+    search = [config.templates_dir, *(d / "templates" for d in dirs)]
+    loader = jinja2.ChoiceLoader(
+        [
+            jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(dirs[-1] / "templates")}),
+            jinja2.FileSystemLoader([str(p) for p in search if p.is_dir()]),
+        ]
+    )
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=jinja2.select_autoescape(["html", "xml"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return env
+
+
+def site_feeds(url_map: urls.UrlMap, title: str) -> tuple[FeedLink, ...]:
+    return (
+        FeedLink(f"{title} (Atom)", url_map.absolute("feed.xml"), "application/atom+xml"),
+        FeedLink(f"{title} (RSS)", url_map.absolute("rss.xml"), "application/rss+xml"),
+        FeedLink(f"{title} (JSON Feed)", url_map.absolute("feed.json"), "application/feed+json"),
+    )
+
+
+def tag_feeds(url_map: urls.UrlMap, slug: str, label: str) -> tuple[FeedLink, ...]:
+    return (
+        FeedLink(
+            f"{label} (Atom)",
+            url_map.absolute(urls.tag_feed_path(slug, "feed.xml")),
+            "application/atom+xml",
+        ),
+        FeedLink(
+            f"{label} (RSS)",
+            url_map.absolute(urls.tag_feed_path(slug, "rss.xml")),
+            "application/rss+xml",
+        ),
+        FeedLink(
+            f"{label} (JSON Feed)",
+            url_map.absolute(urls.tag_feed_path(slug, "feed.json")),
+            "application/feed+json",
+        ),
+    )
+
+
+def _pages(
+    items: Sequence[PaperView], per_page: int
+) -> Iterator[tuple[int, int, Sequence[PaperView]]]:
+    total = max(1, math.ceil(len(items) / per_page))
+    for number in range(1, total + 1):
+        yield number, total, items[(number - 1) * per_page : number * per_page]
+
+
+class SiteRenderer:
+    """Holds the compiled templates and shared context for one build."""
+
+    def __init__(self, config: Config, url_map: urls.UrlMap) -> None:
+        self.config = config
+        self.url_map = url_map
+        self.env = make_environment(config)
+        self.info = SiteInfo(
+            title=config.title,
+            description=config.description,
+            author=config.author,
+            language=config.language,
+            base_url=config.base_url,
+            home_url=url_map.url(urls.home_path()),
+            tags_url=url_map.url(urls.tags_index_path()),
+            days_url=url_map.url(urls.days_index_path()),
+            feeds=site_feeds(url_map, config.title),
+        )
+        self.env.globals.update(
+            site=self.info,
+            static=lambda name: url_map.url(urls.static_path(name)),
+        )
+
+    def page(self, template: str, out_path: str, **context: Any) -> OutputFile:
+        context.setdefault("feeds", self.info.feeds)
+        context.setdefault("description", self.config.description)
+        context.setdefault("pager", None)
+        html = self.env.get_template(template).render(
+            canonical=self.url_map.absolute(out_path), url=self.url_map.url(out_path), **context
+        )
+        return OutputFile(out_path, html.encode("utf-8"))
+
+    def paginated(
+        self, template: str, items: Sequence[PaperView], path_of: Any, **context: Any
+    ) -> Iterator[OutputFile]:
+        for number, total, chunk in _pages(items, self.config.per_page):
+            pager = Pager(
+                number,
+                total,
+                self.url_map.url(path_of(number - 1)) if number > 1 else None,
+                self.url_map.url(path_of(number + 1)) if number < total else None,
+            )
+            yield self.page(template, path_of(number), papers=chunk, pager=pager, **context)
+
+
+def render_pages(
+    site: Site, views: SiteViews, config: Config, url_map: urls.UrlMap
+) -> Iterator[OutputFile]:
+    """Every HTML page of the site, plus sitemap and robots.txt."""
+    r = SiteRenderer(config, url_map)
+    yield from r.paginated("index.html", views.papers, urls.home_path, title=config.title)
+    for view in views.papers:
+        yield r.page(
+            "paper.html",
+            urls.paper_path(view.slug),
+            paper=view,
+            title=view.title,
+            description=view.description,
+        )
+    yield r.page("tags.html", urls.tags_index_path(), tags=views.tags, title="Tags")
+    for tag in views.tags:
+        feeds = tag_feeds(url_map, tag.slug, tag.label) + r.info.feeds
+        yield from r.paginated(
+            "tag.html",
+            tag.papers,
+            lambda n, s=tag.slug: urls.tag_path(s, n),
+            tag=tag,
+            title=f"Tag: {tag.label}",
+            feeds=feeds,
+            description=tag.description or f"Papers tagged {tag.label}.",
+        )
+    yield r.page("days.html", urls.days_index_path(), days=views.days, title="Days")
+    for index, day in enumerate(views.days):
+        newer = views.days[index - 1].day if index > 0 else None
+        older = views.days[index + 1].day if index + 1 < len(views.days) else None
+        yield r.page(
+            "day.html",
+            urls.day_path(day.day.day),
+            day=day,
+            newer=newer,
+            older=older,
+            title=f"Papers of {day.day.label}",
+            papers=day.papers,
+        )
+    renderer = markup.default_renderer()
+    for page in site.pages:
+        yield r.page(
+            "page.html",
+            urls.page_path(page.slug),
+            title=markup.to_plain(page.title),
+            body=Markup(renderer.block(page.body)),
+        )
+    yield r.page("404.html", "404.html", title="Page not found")
+    yield sitemap(site, views, url_map)
+    yield OutputFile(
+        "robots.txt",
+        f"User-agent: *\nAllow: /\n\nSitemap: {url_map.absolute('sitemap.xml')}\n".encode(),
+    )
+
+
+def sitemap(site: Site, views: SiteViews, url_map: urls.UrlMap) -> OutputFile:
+    """Pages a search engine should index, with the date each last changed."""
+    entries: list[tuple[str, str | None]] = [(url_map.absolute(urls.home_path()), None)]
+    if views.papers:
+        entries[0] = (entries[0][0], views.papers[0].first_day.day.isoformat())
+    entries.extend((p.absolute_url, p.days[-1].day.isoformat()) for p in views.papers)
+    entries.append((url_map.absolute(urls.tags_index_path()), None))
+    entries.extend((url_map.absolute(urls.tag_path(t.slug)), None) for t in views.tags)
+    entries.append((url_map.absolute(urls.days_index_path()), None))
+    entries.extend(
+        (url_map.absolute(urls.day_path(d.day.day)), d.day.day.isoformat()) for d in views.days
+    )
+    entries.extend((url_map.absolute(urls.page_path(p.slug)), None) for p in site.pages)
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
+    ]
+    for loc, lastmod in entries:
+        mod = f"<lastmod>{lastmod}</lastmod>" if lastmod else ""
+        lines.append(f"  <url><loc>{markup.escape(loc)}</loc>{mod}</url>")
+    lines.append("</urlset>\n")
+    return OutputFile("sitemap.xml", "\n".join(lines).encode("utf-8"))
+
+
+def static_files(config: Config) -> Iterator[OutputFile]:
+    """Theme static folders (default first, so the chosen theme's files win), then the site's."""
+    folders = [d / "static" for d in reversed(theme_dirs(config))] + [config.root / "static"]
+    chosen: dict[str, Path] = {}
+    for folder in folders:
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and not path.is_symlink():
+                    chosen[path.relative_to(folder).as_posix()] = path
+    for name, path in sorted(chosen.items()):
+        yield OutputFile(urls.static_path(name), path.read_bytes())

@@ -1,0 +1,162 @@
+"""Read-only views of the Site for templates and feeds: URLs resolved, text rendered once."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from markupsafe import Markup
+
+from sitegen import markup, urls
+from sitegen.config import Config
+from sitegen.models import Day, PaperPage, Site, Tag
+
+_URL_IN_TEXT = re.compile(r"https?://[^\s<>\"'{}]+")
+_CODE_HOSTS = ("github.com", "gitlab.com", "huggingface.co", "bitbucket.org", "codeberg.org")
+
+
+@dataclass(frozen=True)
+class LinkView:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class DayLink:
+    day: date
+    label: str  # e.g. "11 Mar 2025"
+    url: str
+
+
+@dataclass(frozen=True)
+class PaperView:
+    slug: str
+    title_html: Markup  # inline HTML, safe
+    title: str  # plain text
+    url: str
+    absolute_url: str
+    abstract_html: Markup  # rendered Markdown, safe
+    summary: str  # plain text, shortened
+    description: str  # plain text for meta tags
+    first_day: DayLink
+    days: tuple[DayLink, ...]
+    tags: tuple[LinkView, ...]
+    links: tuple[LinkView, ...]  # code and project links found in the abstract or the feed
+    arxiv_id: str | None
+    authors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TagView:
+    slug: str
+    label: str
+    description: str
+    url: str
+    count: int
+    papers: tuple[PaperView, ...]
+
+
+@dataclass(frozen=True)
+class DayView:
+    day: DayLink
+    papers: tuple[PaperView, ...]
+
+
+@dataclass(frozen=True)
+class SiteViews:
+    papers: tuple[PaperView, ...]  # newest first
+    tags: tuple[TagView, ...]
+    days: tuple[DayView, ...]  # newest first
+
+
+def day_label(day: date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def _day_link(day: date, url_map: urls.UrlMap) -> DayLink:
+    return DayLink(day, day_label(day), url_map.url(urls.day_path(day)))
+
+
+def clean_url(raw: str) -> str:
+    """Strip the sentence punctuation and TeX braces that scraped URLs end with."""
+    url = raw
+    while url and url[-1] in ".,;:)}]'\"":
+        if url[-1] == ")" and url.count("(") > url.count(")") - 1:
+            break
+        url = url[:-1]
+    return url
+
+
+def _link_label(url: str) -> str:
+    host = url.split("/")[2] if url.count("/") >= 2 else url
+    host = host.removeprefix("www.")
+    if host == "github.com":
+        return "Code (GitHub)"
+    if host in _CODE_HOSTS:
+        return f"Code ({host})"
+    return f"Project page ({host})"
+
+
+def found_links(paper: PaperPage) -> tuple[LinkView, ...]:
+    seen: list[str] = []
+    for raw in (*paper.links, *_URL_IN_TEXT.findall(paper.body)):
+        url = clean_url(raw)
+        if url.startswith(("http://", "https://")) and url not in seen and "arxiv.org" not in url:
+            seen.append(url)
+    return tuple(LinkView(_link_label(url), url) for url in seen)
+
+
+def paper_view(
+    paper: PaperPage,
+    config: Config,
+    url_map: urls.UrlMap,
+    renderer: markup.Renderer,
+    tag_labels: dict[str, str],
+) -> PaperView:
+    path = urls.paper_path(paper.slug)
+    days = tuple(_day_link(a.day, url_map) for a in paper.appearances)
+    plain_body = markup.to_plain(paper.body)
+    return PaperView(
+        slug=paper.slug,
+        title_html=Markup(renderer.inline(paper.title)),
+        title=markup.to_plain(paper.title),
+        url=url_map.url(path),
+        absolute_url=url_map.absolute(path),
+        abstract_html=Markup(renderer.block(paper.body)),
+        summary=markup.summary(paper.body, config.summary_chars),
+        description=markup.summary(plain_body, 160),
+        first_day=days[0],
+        days=days,
+        tags=tuple(
+            LinkView(tag_labels.get(t, t), url_map.url(urls.tag_path(t))) for t in paper.tags
+        ),
+        links=found_links(paper),
+        arxiv_id=paper.arxiv_id,
+        authors=paper.authors,
+    )
+
+
+def build_views(site: Site, config: Config, url_map: urls.UrlMap) -> SiteViews:
+    renderer = markup.default_renderer()
+    tag_labels = {t.slug: t.label for t in site.tags}
+    by_slug = {p.slug: paper_view(p, config, url_map, renderer, tag_labels) for p in site.papers}
+
+    def tag_view(tag: Tag) -> TagView:
+        return TagView(
+            slug=tag.slug,
+            label=tag.label,
+            description=tag.description,
+            url=url_map.url(urls.tag_path(tag.slug)),
+            count=len(tag.papers),
+            papers=tuple(by_slug[p.slug] for p in tag.papers),
+        )
+
+    def day_view(day: Day) -> DayView:
+        return DayView(_day_link(day.day, url_map), tuple(by_slug[p.slug] for p in day.papers))
+
+    return SiteViews(
+        papers=tuple(by_slug[p.slug] for p in site.papers),
+        tags=tuple(tag_view(t) for t in site.tags),
+        days=tuple(day_view(d) for d in site.days),
+    )
