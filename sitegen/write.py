@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import fcntl
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+import signal
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -12,8 +17,13 @@ from sitegen.errors import SitegenError
 from sitegen.models import OutputFile
 
 MARKER = ".sitegen-output"
+MARKER_TEXT = b"This folder is written by sitegen build.\n"
 _TMP_PREFIX = ".sitegen-tmp-"
 _OLD_PREFIX = ".sitegen-old-"
+_LOCK_PREFIX = ".sitegen-lock-"
+# Test hook: the fault tests set this to a point name below to SIGKILL the build right there.
+KILL_AT_ENV = "SITEGEN_TEST_KILL_AT"
+_RENAME_EXCHANGE = 2  # linux/fs.h
 
 
 @dataclass(frozen=True)
@@ -24,37 +34,214 @@ class WriteReport:
     removed: int  # files of the previous build that are gone
 
 
+def _fault_point(name: str) -> None:
+    if os.environ.get(KILL_AT_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def safe_relative(path: str) -> PurePosixPath:
     """Refuse any output path that could leave the output folder."""
     pure = PurePosixPath(path)
-    if pure.is_absolute() or not pure.parts or any(p in ("..", ".", "") for p in pure.parts):
+    bad = any(p in ("..", ".", "") or "\\" in p or "\x00" in p for p in pure.parts)
+    if pure.is_absolute() or not pure.parts or bad:
         raise SitegenError(f"refusing to write outside the output folder: {path!r}")
     return pure
 
 
-def _same_bytes(path: Path, data: bytes) -> bool:
+def _lexical(path: Path) -> Path:
+    """Absolute path with the parent resolved but the last component kept as it is.
+
+    Resolving the whole path would follow a symlinked output folder and write wherever it
+    points; a symlinked parent (e.g. a project living under a linked folder) is fine.
+    """
+    path = Path(os.path.abspath(path))
+    return path if path.parent == path else path.parent.resolve() / path.name
+
+
+def _display(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return path.relative_to(root).as_posix() or "."
+        except ValueError:
+            pass
+    return str(path)
+
+
+def check_target(
+    target: Path,
+    *,
+    root: Path | None = None,
+    protected: Sequence[Path] = (),
+    force: bool = False,
+) -> None:
+    """Refuse an output folder that a swap would destroy, or one sitegen did not create.
+
+    `/`, the home folder, the project `root`, the `protected` source folders, anything that
+    contains them and anything inside them are refused even with `force`: the swap replaces
+    the whole folder. A non-empty folder without sitegen's marker file is refused unless
+    `force` says it may be replaced.
+    """
+    target = _lexical(target)
+    shown = _display(target, root)
+    guarded = [Path("/"), Path.home(), *([root] if root else []), *protected]
+    for guard in guarded:
+        guard = _lexical(guard)
+        if target == guard or guard.is_relative_to(target):
+            raise SitegenError(
+                f"refusing to use {shown} as the output folder: building replaces the whole "
+                f"folder, which holds {guard}",
+                hint="choose a folder of its own, e.g. --out _site",
+            )
+        if guard != Path("/") and guard != Path.home() and guard != root:
+            if target.is_relative_to(guard):
+                raise SitegenError(
+                    f"refusing to write the site inside the source folder {_display(guard, root)}",
+                    hint="choose a folder outside it, e.g. --out _site",
+                )
+    if target.is_symlink():
+        raise SitegenError(
+            f"output folder {shown} is a symbolic link; sitegen does not write through links",
+            hint="remove the link or pass the real folder with --out",
+        )
+    if target.exists() and not target.is_dir():
+        raise SitegenError(f"output path {shown} is a file, not a folder", hint="move it away")
+    if force or not target.is_dir() or (target / MARKER).is_file():
+        return
+    if any(target.iterdir()):
+        raise SitegenError(
+            f"output folder {shown} is not empty and was not made by sitegen "
+            f"(no {MARKER} file); building would replace everything in it",
+            hint="choose another --out, empty it, or pass --force to replace it",
+        )
+
+
+@contextmanager
+def output_lock(target: Path) -> Iterator[None]:
+    """Hold an exclusive lock beside `target` so two builds never write it at once.
+
+    The lock file stays in place: deleting it while another process waits on it would let a
+    third process lock a fresh file and run concurrently. The kernel drops the lock when the
+    holder exits, even on SIGKILL.
+    """
+    target = _lexical(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = target.parent / f"{_LOCK_PREFIX}{target.name}"
     try:
-        if path.is_symlink() or path.stat().st_size != len(data):
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise SitegenError(
+            f"cannot create the lock file {lock_path}: {exc.strerror}",
+            hint="check the folder's permissions",
+        ) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SitegenError(
+                f"another sitegen build is writing {target.name}/ right now "
+                f"(it holds {lock_path.name})",
+                hint="wait for it to finish, then build again",
+            ) from None
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _carried_source(target: Path, rel: PurePosixPath) -> Path | None:
+    """The previous build's file for `rel`, if it is a plain file reached without symlinks."""
+    path = target
+    for part in rel.parts:
+        path = path / part
+        try:
+            if path.is_symlink():
+                return None
+        except OSError:
+            return None
+    return path
+
+
+def _same_bytes(path: Path | None, data: bytes) -> bool:
+    if path is None:
+        return False
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size != len(data):
             return False
         return path.read_bytes() == data
     except OSError:
         return False
 
 
+def _write_new(dest: Path, data: bytes) -> None:
+    """Create a file that must not exist yet, never through a symlink."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(dest, flags, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
 def _sweep(parent: Path, name: str) -> None:
-    """Remove folders that a killed build left beside the output."""
-    for prefix in (_TMP_PREFIX, _OLD_PREFIX):
-        for stray in parent.glob(f"{prefix}{name}-*"):
-            shutil.rmtree(stray, ignore_errors=True)
+    """Tidy what a killed build left beside the output; call only while holding the lock."""
+    target = parent / name
+    strays = sorted(
+        p
+        for p in parent.iterdir()
+        if p.name.startswith((f"{_TMP_PREFIX}{name}-", f"{_OLD_PREFIX}{name}-"))
+        and p.is_dir()
+        and not p.is_symlink()
+    )
+    # Only the non-atomic fallback swap can leave the target missing: put the old tree back.
+    olds = [p for p in strays if p.name.startswith(_OLD_PREFIX)]
+    if not target.exists() and not target.is_symlink() and olds:
+        olds[0].rename(target)
+        strays.remove(olds[0])
+    for stray in strays:
+        shutil.rmtree(stray, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2); False where the system cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    result = renameat2(
+        at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), ctypes.c_uint(_RENAME_EXCHANGE)
+    )
+    if result == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _io_error(exc: OSError, what: str) -> SitegenError:
+    if exc.errno == errno.ENOSPC:
+        reason = "the disk is full"
+    elif exc.errno == errno.EDQUOT:
+        reason = "the disk quota is exhausted"
+    else:
+        reason = exc.strerror or str(exc)
+    return SitegenError(
+        f"could not write {what}: {reason}; the previous site is unchanged",
+        hint="free some space or fix the folder, then build again",
+    )
 
 
 def write_site(files: Iterable[OutputFile], target: Path) -> WriteReport:
     """Build the new tree next to `target`, carrying unchanged files over, then swap it in.
 
-    A failure at any point leaves the previous `target` untouched. Unchanged files are hard
-    links to the previous build's, so their mtimes stay and rsync-style deploys see no change.
+    A failure or kill at any point leaves the previous `target` untouched. Unchanged files are
+    hard links to the previous build's, so their mtimes stay and rsync-style deploys see no
+    change. The caller holds `output_lock(target)`.
     """
-    target = target.resolve()
+    target = _lexical(target)
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
     _sweep(parent, target.name)
@@ -62,36 +249,49 @@ def write_site(files: Iterable[OutputFile], target: Path) -> WriteReport:
     staging.mkdir()
     count = size = changed = 0
     written: set[PurePosixPath] = set()
+    current = "the site"
     try:
         for item in files:
             rel = safe_relative(item.path)
             if rel in written:
                 raise SitegenError(f"two outputs want the same path {item.path!r}")
             written.add(rel)
+            current = item.path
             dest = staging.joinpath(*rel.parts)
             dest.parent.mkdir(parents=True, exist_ok=True)
-            previous = target.joinpath(*rel.parts)
+            previous = _carried_source(target, rel)
             if _same_bytes(previous, item.data):
+                assert previous is not None
                 try:
-                    os.link(previous, dest)
+                    os.link(previous, dest, follow_symlinks=False)
                 except OSError:
-                    shutil.copy2(previous, dest)
+                    shutil.copy2(previous, dest, follow_symlinks=False)
             else:
-                dest.write_bytes(item.data)
+                _write_new(dest, item.data)
                 changed += 1
             count += 1
             size += len(item.data)
-        (staging / MARKER).write_text("This folder is written by sitegen build.\n")
+            if count == 10:
+                _fault_point("write:staging")
+        current = MARKER
+        if _same_bytes(_carried_source(target, PurePosixPath(MARKER)), MARKER_TEXT):
+            os.link(target / MARKER, staging / MARKER)  # keep its mtime: nothing changed
+        else:
+            _write_new(staging / MARKER, MARKER_TEXT)
         removed = _count_removed(target, written)
+        _fault_point("write:before-swap")
+        current = "the site"
         _swap(staging, target)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise _io_error(exc, current) from exc
         raise
     return WriteReport(count, size, changed, removed)
 
 
 def _count_removed(target: Path, written: set[PurePosixPath]) -> int:
-    if not target.is_dir():
+    if not target.is_dir() or target.is_symlink():
         return 0
     old = {
         PurePosixPath(p.relative_to(target).as_posix())
@@ -102,8 +302,13 @@ def _count_removed(target: Path, written: set[PurePosixPath]) -> int:
 
 
 def _swap(staging: Path, target: Path) -> None:
-    if not target.exists():
+    if not target.exists() and not target.is_symlink():
         staging.rename(target)
+        return
+    if _exchange(staging, target):
+        # `staging` now holds the previous tree; a kill here leaves only a stray to sweep.
+        _fault_point("write:after-swap")
+        shutil.rmtree(staging, ignore_errors=True)
         return
     old = target.parent / f"{_OLD_PREFIX}{target.name}-{os.getpid()}"
     target.rename(old)
@@ -115,13 +320,39 @@ def _swap(staging: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _check_no_links(root: Path, rel: PurePosixPath, shown: str) -> Path:
+    """The destination of a content write, refusing any symlink on the way to it."""
+    path = root
+    for part in rel.parts:
+        path = path / part
+        if path.is_symlink():
+            raise SitegenError(
+                f"{shown}: {_display(path, root)} is a symbolic link; "
+                "sitegen does not write through links",
+                hint="replace the link with a real file or folder",
+            )
+    return path
+
+
 def write_content(writes: Mapping[str, str], root: Path) -> None:
-    """Write content pages one by one through a temporary file, so none is ever half-written."""
-    for rel, text in sorted(writes.items()):
-        dest = root.joinpath(*safe_relative(rel).parts)
+    """Write content pages one by one through a temporary file, so none is ever half-written.
+
+    Every destination is checked before the first write, so a refused one changes nothing.
+    """
+    root = _lexical(root)
+    plan = [
+        (rel, _check_no_links(root, safe_relative(rel), rel), text)
+        for rel, text in sorted(writes.items())
+    ]
+    for rel, dest, text in plan:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        if dest.is_symlink():
-            raise SitegenError(f"{rel} is a symbolic link; refusing to write through it")
+        for stray in dest.parent.glob(f".{dest.name}.tmp-*"):
+            stray.unlink(missing_ok=True)
         tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
-        tmp.write_text(text, encoding="utf-8", newline="\n")
-        os.replace(tmp, dest)
+        try:
+            _write_new(tmp, text.encode("utf-8"))
+            _fault_point("content:written")
+            os.replace(tmp, dest)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise _io_error(exc, rel) from exc

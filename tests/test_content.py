@@ -1,0 +1,103 @@
+"""Content pages: generated once, refreshed while untouched, never overwritten once edited."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sitegen import frontmatter
+from tests.conftest import build_project, seed_project, write_tree
+
+PUMA = "content/papers/puma-secure-inference-of-llama-7b-in-five-minutes.md"
+
+DAY_ONE = """Mar 11
+
+First Paper About Sparse Experts
+
+We study a mixture of experts model and show that routing tokens to sparse experts improves quality at equal compute. Experiments cover three benchmarks.
+"""
+DAY_TWO = """Mar 12
+
+First Paper About Sparse Experts
+
+We study a mixture of experts model and show that routing tokens to sparse experts improves quality at equal compute. Experiments cover four benchmarks now.
+
+Second Paper On Quantization
+
+We quantize the weights of a large language model to four bits and keep the accuracy within one point of the full-precision model on standard benchmarks.
+"""
+
+
+def test_seed_pages_have_front_matter_and_abstract(tmp_path: Path) -> None:
+    root = seed_project(tmp_path / "site")
+    build_project(root)
+    pages = sorted((root / "content" / "papers").glob("*.md"))
+    assert len(pages) == 81
+    meta, body = frontmatter.split((root / PUMA).read_text(encoding="utf-8"), PUMA)
+    assert meta["title"] == "PUMA: Secure Inference of LLaMA-7B in Five Minutes"
+    assert meta["slug"] == "puma-secure-inference-of-llama-7b-in-five-minutes"
+    assert str(meta["date"]) == "2025-03-11"
+    assert meta["source"] == "seeds/2025-03-11.txt"
+    assert isinstance(meta["tags"], list) and meta["tags"]
+    assert body.startswith("With ChatGPT as a representative")
+
+
+def test_hand_edits_survive_a_rebuild(tmp_path: Path) -> None:
+    root = seed_project(tmp_path / "site")
+    config, _ = build_project(root)
+    page = root / PUMA
+    text = page.read_text(encoding="utf-8")
+    edited = (
+        text.replace("tags:\n", "reading_group: week 12\ntags:\n- must-read\n", 1).split("\n---\n")[
+            0
+        ]
+        + "\n---\n\nOur own summary: *secure* inference, fast.\n"
+    )
+    page.write_text(edited, encoding="utf-8")
+    _, report = build_project(root)
+    assert page.read_text(encoding="utf-8") == edited
+    assert report.warnings == []
+    html = config.output_dir / "papers/puma-secure-inference-of-llama-7b-in-five-minutes/index.html"
+    rendered = html.read_text(encoding="utf-8")
+    assert "Our own summary: <em>secure</em> inference, fast." in rendered
+    assert "/tags/must-read/" in rendered
+    assert (config.output_dir / "tags/must-read/index.html").is_file()
+
+
+def test_untouched_pages_follow_the_feed_and_edited_ones_warn(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "site", {"seeds/2025-03-11.txt": DAY_ONE})
+    build_project(root)
+    page = root / "content/papers/first-paper-about-sparse-experts.md"
+    assert "three benchmarks" in page.read_text(encoding="utf-8")
+
+    write_tree(root, {"seeds/2025-03-12.txt": DAY_TWO})
+    _, report = build_project(root)
+    meta, body = frontmatter.split(page.read_text(encoding="utf-8"), "page")
+    assert "four benchmarks now" in body, "an untouched page takes the feed's newer text"
+    assert [str(a["date"]) for a in meta["appeared"]] == ["2025-03-11", "2025-03-12"]
+    assert report.warnings == []
+
+    page.write_text(page.read_text(encoding="utf-8") + "\nMy note.\n", encoding="utf-8")
+    edited = page.read_text(encoding="utf-8")
+    write_tree(root, {"seeds/2025-03-12.txt": DAY_TWO.replace("four", "five")})
+    config, report = build_project(root)
+    assert page.read_text(encoding="utf-8") == edited
+    assert [str(w.location) for w in report.warnings] == [
+        "content/papers/first-paper-about-sparse-experts.md"
+    ]
+    day_page = config.output_dir / "days/2025-03-12/index.html"
+    assert "First Paper About Sparse Experts" in day_page.read_text(encoding="utf-8")
+
+
+def test_slug_is_read_from_the_page_never_recomputed(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "site", {"seeds/2025-03-11.txt": DAY_ONE})
+    build_project(root)
+    old = root / "content/papers/first-paper-about-sparse-experts.md"
+    text = old.read_text(encoding="utf-8").replace(
+        "slug: first-paper-about-sparse-experts", "slug: sparse-experts"
+    )
+    old.unlink()
+    write_tree(root, {"content/papers/sparse-experts.md": text})
+    config, _ = build_project(root)
+    assert sorted(p.name for p in (root / "content/papers").iterdir()) == ["sparse-experts.md"]
+    assert (config.output_dir / "papers/sparse-experts/index.html").is_file()
+    assert not (config.output_dir / "papers/first-paper-about-sparse-experts").exists()
