@@ -1,16 +1,17 @@
-"""arXiv daily listing feeds per category (rss.arxiv.org RSS 2.0): the day's announcements."""
+"""arXiv daily listings per category (rss.arxiv.org, RSS 2.0 or Atom): the day's announcements."""
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from datetime import UTC, date
 from email.utils import parsedate_to_datetime
 
 from sitegen.errors import BuildWarning, Location
 from sitegen.models import Paper, ParseResult, normalise_arxiv_id
-from sitegen.sources.fields import DayRanks, clean_text
-from sitegen.sources.xmldoc import DC, XmlDoc, child_text, head, parse_xml
+from sitegen.sources.fields import DayRanks, clean_text, utc_day
+from sitegen.sources.xmldoc import ATOM, DC, XmlDoc, child_text, head, parse_xml
 
 # `arXiv:2401.12345v1 Announce Type: new Abstract: ...` (whitespace already collapsed)
 _DESCRIPTION = re.compile(
@@ -23,27 +24,44 @@ _GUID = re.compile(r"^oai:arXiv\.org:(?P<id>\S+?)(?:v(?P<version>\d+))?$")
 
 def sniff(text: str, source: str) -> bool:
     start = head(text)
-    return (
-        start.startswith("<")
-        and "<rss" in start
-        and ("http://arxiv.org/schemas/atom" in start or "arxiv.org" in start)
-    )
+    if not start.startswith("<"):
+        return False
+    if "<rss" in start:
+        return "arxiv.org" in start
+    # The Atom flavour of the same listing; the export API's Atom has no rss.arxiv.org in it.
+    return "<feed" in start and ("rss.arxiv.org" in start or "announce_type" in start)
+
+
+@dataclass(frozen=True)
+class _Record:
+    """The fields of one listing item, whichever of the RSS or Atom shapes it came in."""
+
+    line: int
+    title: str
+    description: str
+    guid: str
+    link: str
+    day: date | None
+    authors: tuple[str, ...]
+    categories: tuple[str, ...]
 
 
 def parse(text: str, source: str, year: int | None) -> ParseResult:
     doc = parse_xml(text, source)
     channel = doc.root.find("channel")
-    if doc.root.tag != "rss" or channel is None:
+    if doc.root.tag == "rss" and channel is not None:
+        records = _rss_records(doc, channel)
+    elif doc.root.tag == f"{ATOM}feed":
+        records = _atom_records(doc)
+    else:
         where = Location(source, doc.line(doc.root))
-        return ParseResult((), (BuildWarning("not an RSS 2.0 feed with a <channel>", where),))
-    channel_day = _rfc822_day(child_text(channel, "pubDate")) or _rfc822_day(
-        child_text(channel, "lastBuildDate")
-    )
+        message = f"root element {doc.root.tag!r} is neither RSS 2.0 nor Atom"
+        return ParseResult((), (BuildWarning(message, where),))
     papers: list[Paper] = []
     warnings: list[BuildWarning] = []
     ranks = DayRanks()
-    for item in channel.iter("item"):
-        paper = _item(item, doc, source, channel_day, ranks, warnings)
+    for record in records:
+        paper = _paper(record, source, ranks, warnings)
         if paper is not None:
             papers.append(paper)
     if not papers and not warnings:
@@ -52,54 +70,93 @@ def parse(text: str, source: str, year: int | None) -> ParseResult:
     return ParseResult(tuple(papers), tuple(warnings))
 
 
-def _item(
-    item: ET.Element,
-    doc: XmlDoc,
-    source: str,
-    channel_day: date | None,
-    ranks: DayRanks,
-    warnings: list[BuildWarning],
+def _line(doc: XmlDoc, item: ET.Element, title_tag: str) -> int:
+    title = item.find(title_tag)
+    return doc.line(title if title is not None else item) or doc.line(item)
+
+
+def _unique(values: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(value for value in values if value))
+
+
+def _rss_records(doc: XmlDoc, channel: ET.Element) -> list[_Record]:
+    channel_day = _rfc822_day(child_text(channel, "pubDate")) or _rfc822_day(
+        child_text(channel, "lastBuildDate")
+    )
+    return [
+        _Record(
+            line=_line(doc, item, "title"),
+            title=child_text(item, "title"),
+            description=child_text(item, "description"),
+            guid=child_text(item, "guid"),
+            link=child_text(item, "link"),
+            day=_rfc822_day(child_text(item, "pubDate")) or channel_day,
+            authors=_authors(child_text(item, f"{DC}creator")),
+            categories=_unique([clean_text(c.text or "") for c in item.iter("category")]),
+        )
+        for item in channel.iter("item")
+    ]
+
+
+def _atom_records(doc: XmlDoc) -> list[_Record]:
+    feed_day = utc_day(child_text(doc.root, f"{ATOM}updated"))
+    records = []
+    for entry in doc.root.iter(f"{ATOM}entry"):
+        links = [
+            clean_text(link.get("href", ""))
+            for link in entry.iter(f"{ATOM}link")
+            if link.get("rel", "alternate") == "alternate"
+        ]
+        names = [child_text(author, f"{ATOM}name") for author in entry.iter(f"{ATOM}author")]
+        stamp = child_text(entry, f"{ATOM}published") or child_text(entry, f"{ATOM}updated")
+        records.append(
+            _Record(
+                line=_line(doc, entry, f"{ATOM}title"),
+                title=child_text(entry, f"{ATOM}title"),
+                description=child_text(entry, f"{ATOM}summary"),
+                guid=child_text(entry, f"{ATOM}id"),
+                link=links[0] if links else "",
+                day=(utc_day(stamp) if stamp else None) or feed_day,
+                authors=_unique(names) or _authors(child_text(entry, f"{DC}creator")),
+                categories=_unique(
+                    [clean_text(c.get("term", "")) for c in entry.iter(f"{ATOM}category")]
+                ),
+            )
+        )
+    return records
+
+
+def _paper(
+    record: _Record, source: str, ranks: DayRanks, warnings: list[BuildWarning]
 ) -> Paper | None:
-    title_element = item.find("title")
-    line = doc.line(title_element if title_element is not None else item) or doc.line(item)
-    where = Location(source, line)
-    title = child_text(item, "title")
-    description = child_text(item, "description")
-    found = _DESCRIPTION.match(description)
-    guid = _GUID.match(child_text(item, "guid"))
+    where = Location(source, record.line)
+    found = _DESCRIPTION.match(record.description)
+    guid = _GUID.match(record.guid)
     raw_id = found.group("id") if found else guid.group("id") if guid else ""
     version = found.group("version") if found else guid.group("version") if guid else None
-    arxiv_id = normalise_arxiv_id(raw_id)
-    if arxiv_id is None:
-        link = child_text(item, "link")
-        arxiv_id = normalise_arxiv_id(link.replace("https://arxiv.org/abs/", "").strip("/"))
-    if not title:
+    arxiv_id = normalise_arxiv_id(raw_id) or normalise_arxiv_id(
+        re.sub(r"^https?://arxiv\.org/abs/", "", record.link).strip("/")
+    )
+    if not record.title:
         warnings.append(BuildWarning("item has no title; skipped", where))
         return None
-    day = _rfc822_day(child_text(item, "pubDate")) or channel_day
-    if day is None:
-        warnings.append(BuildWarning(f"item {title[:60]!r} has no date; skipped", where))
+    if record.day is None:
+        warnings.append(BuildWarning(f"item {record.title[:60]!r} has no date; skipped", where))
         return None
-    abstract = found.group("abstract") if found else description
-    creators = child_text(item, f"{DC}creator")
-    links = tuple(dict.fromkeys(link for link in (child_text(item, "link"),) if link))
+    links: tuple[str, ...] = (record.link,) if record.link else ()
     if arxiv_id and version:
         links += (f"https://arxiv.org/pdf/{arxiv_id}v{version}",)
     return Paper(
-        title=title,
-        abstract=clean_text(abstract),
-        day=day,
+        title=record.title,
+        abstract=clean_text(found.group("abstract") if found else record.description),
+        day=record.day,
         source=source,
-        line=line,
-        rank=ranks.next(day),
+        line=record.line,
+        rank=ranks.next(record.day),
         arxiv_id=arxiv_id,
         version=int(version) if version else None,
-        authors=_authors(creators),
-        categories=tuple(
-            dict.fromkeys(
-                c for element in item.iter("category") if (c := clean_text(element.text or ""))
-            )
-        ),
+        authors=record.authors,
+        categories=record.categories,
         links=links,
     )
 
