@@ -6,8 +6,12 @@ import html
 import re
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from markdown_it import MarkdownIt
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+from sitegen import mathml
 
 # C0 controls (XML refuses them), bidi overrides and zero-width characters (they can disguise
 # text and URLs); tab and newline stay.
@@ -48,6 +52,13 @@ _ESCAPED = re.compile(r"\\([%&#_${}])")
 _TEXT_ONLY_MATH = re.compile(r"\$(\\(?:textit|emph|textbf|texttt|text|mathrm)\{[^{}$]*\})\$")
 # A LaTeX tie between words (`Fig.~1`) is a space; elsewhere `~` means "about" and stays.
 _TIE = re.compile(r"(?<=[A-Za-z.])~(?=[A-Za-z0-9])")
+# TeX quotes (``like this'') and a spaced en dash (`a -- b`); Markdown would read `` as code.
+_TEX_QUOTES = re.compile(r"``(.+?)''")
+_EN_DASH = re.compile(r"(?<=\s)--(?=\s)")
+# A `$...$` span as mdit-py-plugins' dollarmath reads it with allow_space=False and
+# allow_digits=False, so that `$5 and $6` stays currency: text macros inside math are TeX, not
+# prose, and are left to the MathML converter.
+_MATH = re.compile(r"(?<![\\\d$])\$(?![\s$])((?:\\.|[^\\$])+?)(?<!\s)\$(?![\d$])")
 
 _STYLE_MARKDOWN = {"textit": "*", "emph": "*", "textsl": "*", "textbf": "**", "texttt": "`"}
 
@@ -58,9 +69,23 @@ def clean_text(text: str) -> str:
 
 
 def _convert_latex(
-    text: str, style: Callable[[str, str], str], link: Callable[[str, str], str]
+    text: str,
+    style: Callable[[str, str], str],
+    link: Callable[[str, str], str],
+    math: Callable[[str], str],
 ) -> str:
     text = _TEXT_ONLY_MATH.sub(r"\1", text)
+    parts = _MATH.split(text)  # even indexes: prose; odd indexes: the TeX inside `$...$`
+    return "".join(
+        math(part) if i % 2 else _convert_prose(part, style, link) for i, part in enumerate(parts)
+    )
+
+
+def _convert_prose(
+    text: str, style: Callable[[str, str], str], link: Callable[[str, str], str]
+) -> str:
+    text = _TEX_QUOTES.sub("\u201c\\1\u201d", text)
+    text = _EN_DASH.sub("\u2013", text)
     text = _HREF_MACRO.sub(lambda m: link(m.group(1), m.group(2)), text)
     text = _URL_MACRO.sub(lambda m: link(m.group(1), m.group(1)), text)
     text = _STYLE_MACRO.sub(lambda m: style(m.group(1), m.group(2)), text)
@@ -82,16 +107,41 @@ def _markdown_link(url: str, label: str) -> str:
 
 def latex_to_markdown(text: str) -> str:
     """Turn the LaTeX text macros of scraped abstracts into the Markdown they mean."""
-    text = _convert_latex(text, _markdown_style, _markdown_link)
+    text = _convert_latex(text, _markdown_style, _markdown_link, lambda tex: f"${tex}$")
     # Markdown keeps `\%` as `%` already; a backslash-escaped `_` or `#` must stay escaped.
     return _ESCAPED.sub(lambda m: "\\" + m.group(1) if m.group(1) in "_#{}$" else m.group(1), text)
 
 
 def to_plain(text: str) -> str:
     """Unicode plain text without markup, for <title>, meta tags, slugs and feed titles."""
-    text = _convert_latex(clean_text(text), lambda _name, inner: inner, lambda url, label: label)
-    text = _ESCAPED.sub(lambda m: _ESCAPED_CHARS[m.group(1)], text)
+    text = _convert_latex(
+        clean_text(text),
+        lambda _name, inner: inner,
+        lambda url, label: label,
+        lambda tex: "\0" + mathml.to_text(tex) + "\0",  # kept apart from the prose unescaping
+    )
+    parts = text.split("\0")
+    text = "".join(
+        part if i % 2 else _ESCAPED.sub(lambda m: _ESCAPED_CHARS[m.group(1)], part)
+        for i, part in enumerate(parts)
+    )
     return _SPACE.sub(" ", text).strip()
+
+
+def _render_math(tex: str, options: dict[str, Any]) -> str:
+    return mathml.to_mathml(tex, bool(options.get("display_mode")))
+
+
+def _with_math(md: MarkdownIt) -> MarkdownIt:
+    """`$...$` to MathML; `$5 and $6` stays currency (PITFALLS: allow_digits=False)."""
+    return md.use(
+        dollarmath_plugin,
+        allow_labels=False,
+        allow_space=False,
+        allow_digits=False,
+        allow_blank_lines=False,
+        renderer=_render_math,
+    )
 
 
 class Renderer:
@@ -99,8 +149,8 @@ class Renderer:
 
     def __init__(self) -> None:
         # js-default: raw HTML off and javascript:/vbscript:/data: links refused.
-        self._plain = MarkdownIt("js-default")
-        self._linking = MarkdownIt("js-default", {"linkify": True}).enable("linkify")
+        self._plain = _with_math(MarkdownIt("js-default"))
+        self._linking = _with_math(MarkdownIt("js-default", {"linkify": True}).enable("linkify"))
 
     def _parser(self, text: str) -> MarkdownIt:
         return self._linking if ("://" in text or "www." in text) else self._plain

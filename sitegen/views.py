@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from markupsafe import Markup
 
-from sitegen import markup, urls
+from sitegen import citation, markup, urls
 from sitegen.config import Config
 from sitegen.models import Day, PaperPage, Site, Tag
 
@@ -45,6 +45,14 @@ class PaperView:
     links: tuple[LinkView, ...]  # code and project links found in the abstract or the feed
     arxiv_id: str | None
     authors: tuple[str, ...]
+    abstract: str = ""  # the whole abstract as plain text, for citation_abstract and JSON-LD
+    arxiv_url: str | None = None
+    pdf_url: str | None = None
+    bibtex: str = ""
+    json_ld: Markup = Markup("")  # JSON with <, >, & escaped: safe inside <script>
+    citation_meta: tuple[tuple[str, str], ...] = ()  # (name, content) of citation_* tags
+    prev_in_day: LinkView | None = None  # the neighbours in the first day's feed order
+    next_in_day: LinkView | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,16 @@ def paper_view(
     path = urls.paper_path(paper.slug)
     days = tuple(_day_link(a.day, url_map) for a in paper.appearances)
     plain_body = markup.to_plain(paper.body)
+    cite = citation.CitationInput(
+        title=markup.to_plain(paper.title),
+        abstract=plain_body,
+        authors=paper.authors,
+        day=paper.first_day,
+        url=url_map.absolute(path),
+        arxiv_id=paper.arxiv_id,
+        keywords=tuple(tag_labels.get(t, t) for t in paper.tags),
+        site_title=config.title,
+    )
     return PaperView(
         slug=paper.slug,
         title_html=Markup(renderer.inline(paper.title)),
@@ -134,13 +152,40 @@ def paper_view(
         links=found_links(paper),
         arxiv_id=paper.arxiv_id,
         authors=paper.authors,
+        abstract=plain_body,
+        arxiv_url=citation.arxiv_abs_url(paper.arxiv_id) if paper.arxiv_id else None,
+        pdf_url=citation.arxiv_pdf_url(paper.arxiv_id) if paper.arxiv_id else None,
+        bibtex=citation.bibtex(cite),
+        json_ld=Markup(citation.json_ld(cite)),
+        citation_meta=citation.meta_tags(cite),
     )
+
+
+def _with_day_neighbours(by_slug: dict[str, PaperView], site: Site) -> None:
+    """Link each paper to the papers before and after it on the first day it was listed."""
+    for day in site.days:
+        own = [p.slug for p in day.papers if p.first_day == day.day]
+        for i, slug in enumerate(own):
+            prev_slug = own[i - 1] if i > 0 else None
+            next_slug = own[i + 1] if i + 1 < len(own) else None
+            by_slug[slug] = replace(
+                by_slug[slug],
+                prev_in_day=_neighbour(by_slug, prev_slug),
+                next_in_day=_neighbour(by_slug, next_slug),
+            )
+
+
+def _neighbour(by_slug: dict[str, PaperView], slug: str | None) -> LinkView | None:
+    if slug is None:
+        return None
+    return LinkView(by_slug[slug].title, by_slug[slug].url)
 
 
 def build_views(site: Site, config: Config, url_map: urls.UrlMap) -> SiteViews:
     renderer = markup.default_renderer()
     tag_labels = {t.slug: t.label for t in site.tags}
     by_slug = {p.slug: paper_view(p, config, url_map, renderer, tag_labels) for p in site.papers}
+    _with_day_neighbours(by_slug, site)
 
     def tag_view(tag: Tag) -> TagView:
         return TagView(

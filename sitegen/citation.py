@@ -1,0 +1,133 @@
+"""Scholarly metadata for a paper: a BibTeX entry, JSON-LD and Google Scholar meta tags."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from slugify import slugify
+
+# Words a citation key should not be built from (`the-...` keys are what people rename first).
+_STOP_WORDS = frozenset(
+    "a an the of on in for to and with via from by towards toward is are do does can".split()
+)
+_BIBTEX_SPECIAL = re.compile(r"([\\{}%&#_$^~])")
+_BIBTEX_ESCAPES = {"\\": r"\textbackslash{}", "^": r"\^{}", "~": r"\~{}"}
+# `</script>` (or `<!--`) inside a JSON-LD string would end the script element early.
+_JSON_HTML_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
+
+
+@dataclass(frozen=True)
+class CitationInput:
+    """What the metadata is made from: plain-text fields only, no markup."""
+
+    title: str
+    abstract: str
+    authors: Sequence[str]
+    day: date  # the first day the paper was listed
+    url: str  # absolute URL of the paper page
+    arxiv_id: str | None
+    keywords: Sequence[str]
+    site_title: str
+
+
+def arxiv_abs_url(arxiv_id: str) -> str:
+    return f"https://arxiv.org/abs/{arxiv_id}"
+
+
+def arxiv_pdf_url(arxiv_id: str) -> str:
+    return f"https://arxiv.org/pdf/{arxiv_id}"
+
+
+def _family_name(author: str) -> str:
+    name = author.strip()
+    if "," in name:  # "Family, Given" as BibTeX and arXiv write it
+        return name.split(",", 1)[0]
+    return name.split()[-1] if name.split() else ""
+
+
+def citation_key(paper: CitationInput) -> str:
+    """`vaswani2017attention`: first author's family name, year, first significant title word."""
+    words = [w for w in slugify(paper.title, separator=" ").split() if w not in _STOP_WORDS]
+    first_word = words[0] if words else ""
+    author = slugify(_family_name(paper.authors[0]), separator="") if paper.authors else ""
+    key = f"{author}{paper.day.year}{first_word}"
+    if not author and not first_word:
+        key = f"paper{paper.day.year}" + (
+            paper.arxiv_id.replace("/", "").replace(".", "") if paper.arxiv_id else ""
+        )
+    return key
+
+
+def _bibtex_escape(text: str) -> str:
+    return _BIBTEX_SPECIAL.sub(lambda m: _BIBTEX_ESCAPES.get(m.group(1), "\\" + m.group(1)), text)
+
+
+def bibtex(paper: CitationInput) -> str:
+    """A `@misc` entry as arXiv's own export writes it; the title is braced to keep its case."""
+    fields: list[tuple[str, str]] = [("title", "{" + _bibtex_escape(paper.title) + "}")]
+    if paper.authors:
+        fields.append(("author", " and ".join(_bibtex_escape(a) for a in paper.authors)))
+    fields.append(("year", str(paper.day.year)))
+    if paper.arxiv_id:
+        fields += [
+            ("eprint", paper.arxiv_id),
+            ("archivePrefix", "arXiv"),
+            ("url", arxiv_abs_url(paper.arxiv_id)),
+        ]
+    else:
+        fields += [("howpublished", r"\url{" + paper.url + "}"), ("url", paper.url)]
+    fields.append(("note", f"Listed on {paper.site_title}, {paper.day.isoformat()}"))
+    lines = [f"@misc{{{citation_key(paper)},"]
+    lines += [f"  {name} = {{{value}}}," for name, value in fields]
+    lines[-1] = lines[-1].rstrip(",")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def json_ld(paper: CitationInput) -> str:
+    """A schema.org ScholarlyArticle as JSON that is safe inside a `<script>` element."""
+    data: dict[str, object] = {
+        "@context": "https://schema.org",
+        "@type": "ScholarlyArticle",
+        "headline": paper.title[:110],
+        "name": paper.title,
+        "abstract": paper.abstract,
+        "datePublished": paper.day.isoformat(),
+        "url": paper.url,
+        "mainEntityOfPage": paper.url,
+    }
+    if paper.authors:
+        data["author"] = [{"@type": "Person", "name": a} for a in paper.authors]
+    if paper.keywords:
+        data["keywords"] = list(paper.keywords)
+    if paper.arxiv_id:
+        data["identifier"] = {
+            "@type": "PropertyValue",
+            "propertyID": "arXiv",
+            "value": paper.arxiv_id,
+        }
+        data["sameAs"] = arxiv_abs_url(paper.arxiv_id)
+    text = json.dumps(data, ensure_ascii=False, indent=1)
+    return re.sub(r"[<>&]", lambda m: _JSON_HTML_ESCAPES[m.group(0)], text)
+
+
+def meta_tags(paper: CitationInput) -> tuple[tuple[str, str], ...]:
+    """Google Scholar / Zotero `citation_*` tags as (name, content) pairs, in the usual order."""
+    tags: list[tuple[str, str]] = [("citation_title", paper.title)]
+    tags += [("citation_author", a) for a in paper.authors]
+    tags.append(("citation_publication_date", paper.day.strftime("%Y/%m/%d")))
+    tags.append(("citation_online_date", paper.day.strftime("%Y/%m/%d")))
+    if paper.abstract:
+        tags.append(("citation_abstract", paper.abstract))
+    tags.append(("citation_abstract_html_url", paper.url))
+    if paper.arxiv_id:
+        tags += [
+            ("citation_arxiv_id", paper.arxiv_id),
+            ("citation_pdf_url", arxiv_pdf_url(paper.arxiv_id)),
+        ]
+    tags += [("citation_keywords", k) for k in paper.keywords]
+    return tuple(tags)
