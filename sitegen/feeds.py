@@ -1,162 +1,277 @@
-"""Feeds: Atom and RSS through feedgen, JSON Feed 1.1 through json, site-wide and per tag."""
+"""Feeds: Atom and RSS through feedgen, JSON Feed 1.1 through json, site-wide and per tag.
+
+Entry ids are the papers' absolute URLs. A paper's slug is written into `content/` once and
+never recomputed, so its URL (and id) survives rebuilds, re-imports, edits and every config
+change except `base_url`, which the feed spec allows to move ids. A URL id also lets RSS mark
+its `guid` as a permalink and lets readers that ignore ids still de-duplicate by link.
+"""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from urllib.parse import urljoin, urlsplit
 
 from feedgen.feed import FeedGenerator
 
-from sitegen import markup, urls
+from sitegen import markup, opml, urls
 from sitegen.config import Config
 from sitegen.models import OutputFile
 from sitegen.views import PaperView, SiteViews
 
-_RELATIVE_HREF = re.compile(r'(href|src)="/')
+ATOM, RSS, JSON = "feed.xml", "rss.xml", "feed.json"
+# Characters XML 1.0 refuses (C0 controls but tab/LF/CR, surrogates, U+FFFE/U+FFFF); lxml raises
+# on them, so scraped text is cleaned here whatever the earlier stages let through.
+_XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_LINK_ATTR = re.compile(r'\b(href|src)="([^"]*)"')
+# Feed days have no time of day. Each paper is placed this many seconds minus its position in
+# its day's feed after midnight UTC, so a reader sorting by date keeps the feed's order, and no
+# entry is dated on the day before or far into the day (readers hide "future" items).
+_DAY_SPREAD = 3600
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-def entry_time(view: PaperView, index_in_day: int) -> datetime:
-    """A paper's published time: its first day at midnight UTC, minus its rank in seconds.
+def xml_text(text: str) -> str:
+    """Remove the characters an XML document may not contain."""
+    return _XML_ILLEGAL.sub("", text)
 
-    Feed days have no time of day; spacing papers of one day by a second keeps the order that
-    readers sort by (newest first) equal to the feed's own order.
+
+def entry_time(day: date, position: int) -> datetime:
+    """A paper's publication time: its first day, later the higher it ranked (0 = top)."""
+    offset = max(_DAY_SPREAD - 1 - position, 0)
+    return datetime.combine(day, time(0, 0), tzinfo=timezone.utc) + timedelta(seconds=offset)
+
+
+def absolute_html(fragment: str, page_url: str) -> str:
+    """Feed readers resolve relative links against the wrong base: make every link absolute.
+
+    Relative links in an abstract were written for the paper's page, so they resolve against it.
     """
-    day: date = view.first_day.day
-    return datetime.combine(day, time(0, 0), tzinfo=timezone.utc) - timedelta(seconds=index_in_day)
+
+    def fix(match: re.Match[str]) -> str:
+        value = html.unescape(match.group(2))
+        if not urlsplit(value).scheme:
+            value = urljoin(page_url, value)
+        return f'{match.group(1)}="{html.escape(value, quote=True)}"'
+
+    return _LINK_ATTR.sub(fix, fragment)
 
 
-def _dated(papers: Sequence[PaperView]) -> list[tuple[PaperView, datetime]]:
-    result = []
-    previous: date | None = None
-    position = 0
-    for view in papers:
-        position = position + 1 if view.first_day.day == previous else 0
-        previous = view.first_day.day
-        result.append((view, entry_time(view, position)))
-    return result
+@dataclass(frozen=True)
+class Entry:
+    """One paper as every feed format shows it: plain title, absolute links, UTC times."""
+
+    id: str
+    url: str
+    title: str
+    content_html: str
+    summary: str
+    published: datetime
+    updated: datetime
+    categories: tuple[tuple[str, str], ...]  # (tag slug, label)
+    authors: tuple[str, ...]
+
+    @property
+    def permalink(self) -> bool:
+        return self.id.startswith(("https://", "http://"))
 
 
-def absolute_html(html: str, origin: str) -> str:
-    """Feed readers resolve relative links against the wrong base: make every link absolute."""
-    return _RELATIVE_HREF.sub(lambda m: f'{m.group(1)}="{origin}/', html)
+@dataclass(frozen=True)
+class Channel:
+    """One feed, served in three formats: the whole site or one tag."""
+
+    slug: str  # "" for the whole site, else the tag slug
+    label: str  # the site's title or the tag's label
+    title: str
+    description: str
+    page_url: str  # the HTML page the feed follows, base-path absolute
+    home_url: str  # the same, absolute
+    atom_url: str
+    rss_url: str
+    json_url: str
+    entries: tuple[Entry, ...]  # newest first, at most `feed_limit`
+    total: int  # papers in the channel, before the limit
+
+    @property
+    def prefix(self) -> str:
+        return "" if not self.slug else urls.tag_feed_path(self.slug, "")
+
+    @property
+    def updated(self) -> datetime:
+        """The newest entry's date: a feed that did not change keeps its date."""
+        return max((e.updated for e in self.entries), default=EPOCH)
 
 
-def _generator(
-    config: Config, title: str, subtitle: str, home: str, self_url: str, updated: datetime
-) -> FeedGenerator:
+def _positions(views: SiteViews) -> dict[tuple[date, str], int]:
+    """Each paper's 0-based position in the feed of each day it was listed."""
+    return {
+        (day.day.day, paper.slug): index
+        for day in views.days
+        for index, paper in enumerate(day.papers)
+    }
+
+
+def _entry(view: PaperView, position: int, tag_slugs: dict[str, str]) -> Entry:
+    when = entry_time(view.first_day.day, position)
+    return Entry(
+        id=view.absolute_url,
+        url=view.absolute_url,
+        title=xml_text(view.title),
+        content_html=xml_text(absolute_html(str(view.abstract_html), view.absolute_url)),
+        summary=xml_text(view.summary),
+        # The data holds no edit dates: a paper listed again on a later day is not changed,
+        # and readers must not show it as updated.
+        published=when,
+        updated=when,
+        categories=tuple((tag_slugs.get(t.url, t.label), xml_text(t.label)) for t in view.tags),
+        authors=tuple(a for a in (xml_text(a).strip() for a in view.authors) if a),
+    )
+
+
+def channels(views: SiteViews, config: Config, url_map: urls.UrlMap) -> tuple[Channel, ...]:
+    """The site feed, then one feed per tag (by slug), entries newest first."""
+    positions = _positions(views)
+    tag_slugs = {t.url: t.slug for t in views.tags}
+    cache: dict[str, Entry] = {}
+
+    def entries(papers: Sequence[PaperView]) -> tuple[Entry, ...]:
+        # Newest day first, then rank in that day's feed, then slug: a total order that a
+        # rebuild cannot shuffle.
+        ordered = sorted(
+            papers,
+            key=lambda p: (
+                -p.first_day.day.toordinal(),
+                positions.get((p.first_day.day, p.slug), _DAY_SPREAD),
+                p.slug,
+            ),
+        )
+        result = []
+        for view in ordered[: config.feed_limit]:
+            if view.slug not in cache:
+                position = positions.get((view.first_day.day, view.slug), _DAY_SPREAD)
+                cache[view.slug] = _entry(view, position, tag_slugs)
+            result.append(cache[view.slug])
+        return tuple(result)
+
+    site_title = markup.to_plain(config.title)
+    found = [
+        Channel(
+            slug="",
+            label=xml_text(site_title),
+            title=xml_text(site_title),
+            description=xml_text(markup.to_plain(config.description) or site_title),
+            page_url=url_map.url(urls.home_path()),
+            home_url=url_map.absolute(urls.home_path()),
+            atom_url=url_map.absolute(ATOM),
+            rss_url=url_map.absolute(RSS),
+            json_url=url_map.absolute(JSON),
+            entries=entries(views.papers),
+            total=len(views.papers),
+        )
+    ]
+    for tag in views.tags:
+        found.append(
+            Channel(
+                slug=tag.slug,
+                label=xml_text(markup.to_plain(tag.label)),
+                title=xml_text(f"{site_title}: {markup.to_plain(tag.label)}"),
+                description=xml_text(
+                    markup.to_plain(tag.description) or f"Papers tagged {tag.label}."
+                ),
+                page_url=url_map.url(urls.tag_path(tag.slug)),
+                home_url=url_map.absolute(urls.tag_path(tag.slug)),
+                atom_url=url_map.absolute(urls.tag_feed_path(tag.slug, ATOM)),
+                rss_url=url_map.absolute(urls.tag_feed_path(tag.slug, RSS)),
+                json_url=url_map.absolute(urls.tag_feed_path(tag.slug, JSON)),
+                entries=entries(tag.papers),
+                total=len(tag.papers),
+            )
+        )
+    return tuple(found)
+
+
+def _generator(channel: Channel, config: Config, self_url: str, tags_url: str) -> FeedGenerator:
     fg = FeedGenerator()
-    fg.id(home)
-    fg.title(title)
-    fg.subtitle(subtitle or title)
-    fg.author({"name": config.author})
+    fg.id(channel.home_url)
+    fg.title(channel.title)
+    fg.subtitle(channel.description)
+    fg.author({"name": xml_text(config.author).strip() or channel.title})
     fg.language(config.language)
     fg.generator("sitegen")
     # feedgen's RSS <link> is the last link added: self first, the home page last.
     fg.link(href=self_url, rel="self")
-    fg.link(href=home, rel="alternate")
-    fg.updated(updated)
-    fg.lastBuildDate(updated)
+    fg.link(href=channel.home_url, rel="alternate")
+    # feedgen stamps the feed and every entry with the current time unless told otherwise.
+    fg.updated(channel.updated)
+    fg.lastBuildDate(channel.updated)
+    fg.pubDate(channel.updated)
+    for item in channel.entries:
+        entry = fg.add_entry(order="append")
+        entry.id(item.id)
+        entry.guid(item.id, permalink=item.permalink)
+        entry.title(item.title)
+        # One link only: feedgen drops rel/type on entry links, and a bare link is "alternate".
+        entry.link(href=item.url)
+        entry.published(item.published)
+        entry.updated(item.updated)
+        entry.summary(item.content_html, type="html")
+        for slug, label in item.categories:
+            entry.category(term=slug, label=label, scheme=tags_url)
+        for name in item.authors:
+            entry.author({"name": name})
     return fg
 
 
-def _xml_feeds(
-    config: Config,
-    papers: Sequence[PaperView],
-    title: str,
-    subtitle: str,
-    home: str,
-    atom_url: str,
-    rss_url: str,
-    origin: str,
-) -> tuple[bytes, bytes]:
-    dated = _dated(papers)
-    # An empty feed still needs a stable date: the epoch, never the build time.
-    newest = dated[0][1] if dated else datetime(1970, 1, 1, tzinfo=timezone.utc)
-    outputs = []
-    for self_url in (atom_url, rss_url):
-        fg = _generator(config, title, subtitle, home, self_url, newest)
-        for view, when in dated:
-            entry = fg.add_entry(order="append")
-            entry.id(view.absolute_url)
-            entry.guid(view.absolute_url, permalink=True)
-            entry.title(view.title)
-            entry.link(href=view.absolute_url)
-            entry.published(when)
-            entry.updated(when)
-            entry.summary(absolute_html(str(view.abstract_html), origin), type="html")
-            for tag in view.tags:
-                entry.category(term=tag.label, label=tag.label)
-            for author in view.authors:
-                entry.author({"name": author})
-        outputs.append(
-            fg.atom_str(pretty=True) if self_url == atom_url else fg.rss_str(pretty=True)
-        )
-    return outputs[0], outputs[1]
+def atom_feed(channel: Channel, config: Config, tags_url: str) -> bytes:
+    data: bytes = _generator(channel, config, channel.atom_url, tags_url).atom_str(pretty=True)
+    return data
 
 
-def json_feed(
-    config: Config,
-    papers: Sequence[PaperView],
-    title: str,
-    home: str,
-    feed_url: str,
-    origin: str,
-) -> bytes:
+def rss_feed(channel: Channel, config: Config, tags_url: str) -> bytes:
+    data: bytes = _generator(channel, config, channel.rss_url, tags_url).rss_str(pretty=True)
+    return data
+
+
+def json_feed(channel: Channel, config: Config) -> bytes:
+    """JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/)."""
     items = []
-    for view, when in _dated(papers):
+    for entry in channel.entries:
         item: dict[str, object] = {
-            "id": view.absolute_url,
-            "url": view.absolute_url,
-            "title": view.title,
-            "content_html": absolute_html(str(view.abstract_html), origin),
-            "summary": view.summary,
-            "date_published": when.isoformat(),
-            "tags": [t.label for t in view.tags],
+            "id": entry.id,
+            "url": entry.url,
+            "title": entry.title,
+            "content_html": entry.content_html,
+            "summary": entry.summary,
+            "date_published": entry.published.isoformat(),
+            "date_modified": entry.updated.isoformat(),
+            "tags": [label for _, label in entry.categories],
         }
-        if view.authors:
-            item["authors"] = [{"name": a} for a in view.authors]
+        if entry.authors:
+            item["authors"] = [{"name": name} for name in entry.authors]
         items.append(item)
     document = {
         "version": "https://jsonfeed.org/version/1.1",
-        "title": title,
-        "home_page_url": home,
-        "feed_url": feed_url,
-        "description": config.description,
+        "title": channel.title,
+        "home_page_url": channel.home_url,
+        "feed_url": channel.json_url,
+        "description": channel.description,
         "language": config.language,
-        "authors": [{"name": config.author}],
+        "authors": [{"name": xml_text(config.author).strip() or channel.title}],
         "items": items,
     }
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
 def render_feeds(views: SiteViews, config: Config, url_map: urls.UrlMap) -> Iterator[OutputFile]:
-    """`feed.xml`, `rss.xml`, `feed.json` for the site and under every `tags/<tag>/`."""
-    limit = config.feed_limit
-    origin = url_map.origin
-    groups = [
-        ("", config.title, config.description, url_map.absolute("index.html"), views.papers[:limit])
-    ]
-    for tag in views.tags:
-        groups.append(
-            (
-                f"tags/{tag.slug}/",
-                f"{config.title}: {tag.label}",
-                tag.description or f"Papers tagged {tag.label}.",
-                url_map.absolute(urls.tag_path(tag.slug)),
-                tag.papers[:limit],
-            )
-        )
-    for prefix, title, subtitle, home, papers in groups:
-        atom_url = url_map.absolute(prefix + "feed.xml")
-        rss_url = url_map.absolute(prefix + "rss.xml")
-        atom, rss = _xml_feeds(
-            config, papers, markup.to_plain(title), subtitle, home, atom_url, rss_url, origin
-        )
-        yield OutputFile(prefix + "feed.xml", atom)
-        yield OutputFile(prefix + "rss.xml", rss)
-        yield OutputFile(
-            prefix + "feed.json",
-            json_feed(config, papers, title, home, url_map.absolute(prefix + "feed.json"), origin),
-        )
+    """`feed.xml`, `rss.xml`, `feed.json` for the site and under every `tags/<tag>/`, and OPML."""
+    tags_url = url_map.absolute(urls.tags_index_path())
+    found = channels(views, config, url_map)
+    for channel in found:
+        yield OutputFile(channel.prefix + ATOM, atom_feed(channel, config, tags_url))
+        yield OutputFile(channel.prefix + RSS, rss_feed(channel, config, tags_url))
+        yield OutputFile(channel.prefix + JSON, json_feed(channel, config))
+    yield opml.render_opml(found, xml_text(config.author), config.language)

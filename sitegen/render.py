@@ -11,6 +11,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from sitegen import feeds as feeds_module
 from sitegen import markup, urls
 from sitegen.config import Config
 from sitegen.errors import ConfigError
@@ -46,6 +47,7 @@ class SiteInfo:
     home_url: str
     tags_url: str
     days_url: str
+    feeds_url: str
     feeds: tuple[FeedLink, ...]
 
 
@@ -139,6 +141,7 @@ class SiteRenderer:
             home_url=url_map.url(urls.home_path()),
             tags_url=url_map.url(urls.tags_index_path()),
             days_url=url_map.url(urls.days_index_path()),
+            feeds_url=url_map.url(urls.feeds_page_path()),
             feeds=site_feeds(url_map, config.title),
         )
         self.env.globals.update(
@@ -195,6 +198,14 @@ def render_pages(
             description=tag.description or f"Papers tagged {tag.label}.",
         )
     yield r.page("days.html", urls.days_index_path(), days=views.days, title="Days")
+    yield r.page(
+        "feeds.html",
+        urls.feeds_page_path(),
+        title="Feeds",
+        channels=feeds_module.channels(views, config, url_map),
+        opml_url=url_map.absolute(urls.opml_path()),
+        feed_limit=config.feed_limit,
+    )
     for index, day in enumerate(views.days):
         newer = views.days[index - 1].day if index > 0 else None
         older = views.days[index + 1].day if index + 1 < len(views.days) else None
@@ -232,6 +243,7 @@ def sitemap(site: Site, views: SiteViews, url_map: urls.UrlMap) -> OutputFile:
     entries.append((url_map.absolute(urls.tags_index_path()), None))
     entries.extend((url_map.absolute(urls.tag_path(t.slug)), None) for t in views.tags)
     entries.append((url_map.absolute(urls.days_index_path()), None))
+    entries.append((url_map.absolute(urls.feeds_page_path()), None))
     entries.extend(
         (url_map.absolute(urls.day_path(d.day.day)), d.day.day.isoformat()) for d in views.days
     )

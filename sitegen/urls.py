@@ -99,6 +99,14 @@ def tag_feed_path(slug: str, name: str) -> str:
     return f"tags/{slug}/{name}"
 
 
+def feeds_page_path() -> str:
+    return "feeds/index.html"
+
+
+def opml_path() -> str:
+    return "feeds.opml"
+
+
 def days_index_path() -> str:
     return "days/index.html"
 
