@@ -40,6 +40,7 @@ class Config:
     per_page: int = 20
     feed_limit: int = 50
     summary_chars: int = 280
+    min_day_share: float = 0.2
 
     @property
     def base_path(self) -> str:
@@ -66,6 +67,7 @@ _TYPES: dict[str, type] = {
     "per_page": int,
     "feed_limit": int,
     "summary_chars": int,
+    "min_day_share": float,
 }
 
 
@@ -98,6 +100,8 @@ def _validate(raw: dict[str, Any], source: str, root: Path) -> dict[str, Any]:
             values[key] = (root / value).resolve()
             continue
         expected = _TYPES[key]
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
         if not isinstance(value, expected) or isinstance(value, bool):
             raise ConfigError(
                 f"{key!r} must be {expected.__name__}, got {type(value).__name__}", Location(source)
@@ -106,6 +110,8 @@ def _validate(raw: dict[str, Any], source: str, root: Path) -> dict[str, Any]:
     for key in ("per_page", "feed_limit", "summary_chars"):
         if key in values and values[key] < 1:
             raise ConfigError(f"{key!r} must be at least 1", Location(source))
+    if "min_day_share" in values and not 0 <= values["min_day_share"] <= 1:
+        raise ConfigError("'min_day_share' must be between 0 and 1", Location(source))
     if "year" in values and not 1900 <= values["year"] <= 2200:
         raise ConfigError(f"'year' {values['year']} is out of range", Location(source))
     return values

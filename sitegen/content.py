@@ -42,6 +42,7 @@ class MergedPaper:
     appearances: tuple[Appearance, ...]
     arxiv_id: str | None
     version: int | None
+    revised: date | None  # when the newest version was first seen, if there was an older one
     authors: tuple[str, ...]
     categories: tuple[str, ...]
     links: tuple[str, ...]
@@ -55,6 +56,7 @@ class MergeResult:
     pages: Mapping[str, str]  # every paper page after the merge, path -> text
     warnings: tuple[BuildWarning, ...] = ()
     appearances: Mapping[str, tuple[Appearance, ...]] = field(default_factory=dict)
+    known_sources: frozenset[str] = frozenset()  # feed files that earlier builds merged
 
 
 def _digest(text: str) -> str:
@@ -96,6 +98,11 @@ def _reduce(key: str, records: list[Paper]) -> MergedPaper:
                 return value
         return ()
 
+    # A version newer than the first one seen means the paper was revised: show when.
+    versions = {p.version for p in records if p.version}
+    revised = None
+    if best.version and len(versions) > 1:
+        revised = min(p.updated or p.day for p in records if p.version == best.version)
     links: list[str] = []
     for paper in [best, *records]:
         links.extend(link for link in paper.links if link not in links)
@@ -106,6 +113,7 @@ def _reduce(key: str, records: list[Paper]) -> MergedPaper:
         appearances=tuple(sorted(seen.values(), key=lambda a: (a.day, a.source))),
         arxiv_id=next((p.arxiv_id for p in [best, *records] if p.arxiv_id), None),
         version=best.version,
+        revised=revised,
         authors=first_nonempty("authors"),
         categories=first_nonempty("categories"),
         links=tuple(links),
@@ -129,6 +137,8 @@ def render_page(paper: MergedPaper, slug: str, tags: tuple[str, ...]) -> str:
         meta["arxiv_id"] = paper.arxiv_id
     if paper.version:
         meta["version"] = paper.version
+    if paper.revised:
+        meta["revised"] = paper.revised
     if paper.authors:
         meta["authors"] = list(paper.authors)
     if paper.categories:
@@ -180,6 +190,7 @@ def merge(
     by_key: dict[str, _ExistingPage] = {}
     by_title: dict[str, _ExistingPage] = {}
     taken: set[str] = set(urls.RESERVED_SLUGS)
+    known_sources: set[str] = set()
     for old in existing:
         key = old.meta.get("key")
         if isinstance(key, str):
@@ -191,6 +202,7 @@ def merge(
         if isinstance(slug, str):
             taken.add(slug)
         taken.add(old.path.rsplit("/", 1)[-1].removesuffix(".md"))
+        known_sources.update(_sources_of(old.meta))
 
     pages = dict(existing_pages)
     writes: dict[str, str] = {}
@@ -230,7 +242,16 @@ def merge(
         MappingProxyType(pages),
         tuple(warnings),
         MappingProxyType(appearances),
+        frozenset(known_sources),
     )
+
+
+def _sources_of(meta: Mapping[str, Any]) -> set[str]:
+    found = {meta["source"]} if isinstance(meta.get("source"), str) else set()
+    appeared = meta.get("appeared")
+    if isinstance(appeared, list):
+        found.update(a["source"] for a in appeared if isinstance(a, dict) and "source" in a)
+    return {s for s in found if isinstance(s, str)}
 
 
 def _page_key(meta: Mapping[str, Any], fallback: str) -> str:
@@ -296,6 +317,7 @@ _STRUCTURAL_KEYS = frozenset(
         "remove_tags",
         "arxiv_id",
         "version",
+        "revised",
         "authors",
         "categories",
         "links",
@@ -345,8 +367,19 @@ def load_paper_page(
         authors=_str_tuple(meta, "authors", path),
         categories=_str_tuple(meta, "categories", path),
         links=_str_tuple(meta, "links", path),
+        version=_int_or_none(meta, "version", path),
+        revised=_as_date(meta["revised"], path, "revised") if meta.get("revised") else None,
         extra=MappingProxyType(extra),
     )
+
+
+def _int_or_none(meta: Mapping[str, Any], name: str, path: str) -> int | None:
+    value = meta.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ParseError(f"front matter `{name}` must be a positive number", Location(path))
+    return value
 
 
 def _tag_slug(tag: str, path: str) -> str:
