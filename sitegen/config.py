@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sitegen.errors import ConfigError, Location
+from sitegen.taxonomy import TagRule, parse_taxonomy
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -41,6 +42,7 @@ class Config:
     feed_limit: int = 50
     summary_chars: int = 280
     min_day_share: float = 0.2
+    tags: tuple[TagRule, ...] = ()  # `[tags.<slug>]` tables of sitegen.toml, over the taxonomy
 
     @property
     def base_path(self) -> str:
@@ -88,6 +90,9 @@ def _validate(raw: dict[str, Any], source: str, root: Path) -> dict[str, Any]:
     known = {f.name for f in fields(Config)} - {"root"}
     values: dict[str, Any] = {}
     for key, value in raw.items():
+        if key == "tags":
+            values[key] = parse_taxonomy({"tags": value}, source).rules
+            continue
         if key not in known:
             raise ConfigError(
                 f"unknown setting {key!r}",

@@ -286,6 +286,17 @@ def load_taxonomy(path: Path | None = None) -> Taxonomy:
     return parse_taxonomy(data, source)
 
 
+def site_taxonomy(path: Path | None, site_rules: Iterable[TagRule]) -> Taxonomy:
+    """The base taxonomy (default or `taxonomy = ...`) with the site's `[tags.*]` tables on top.
+
+    A site table replaces the base tag of the same slug, so one topic can be retuned without
+    copying the whole taxonomy.
+    """
+    rules = {rule.slug: rule for rule in load_taxonomy(path).rules}
+    rules.update((rule.slug, rule) for rule in site_rules)
+    return Taxonomy(rules=tuple(rules.values()))
+
+
 def auto_tags(taxonomy: Taxonomy, title: str, abstract: str) -> tuple[str, ...]:
     """Sorted slugs of every tag whose weighted hits in title and abstract reach its threshold."""
     scores = tag_scores(taxonomy, title, abstract)
