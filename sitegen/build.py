@@ -5,16 +5,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sitegen import content, feeds, render, sources, urls, views, write
+from sitegen import content, feeds, guard, related, render, search, sources, urls, views, write
 from sitegen.config import Config
 from sitegen.errors import BuildWarning, Location, ParseError, SitegenError
 from sitegen.models import OutputFile, Paper
-from sitegen.taxonomy import load_taxonomy
+from sitegen.taxonomy import site_taxonomy
 
 FEED_SUFFIXES = (".txt", ".xml", ".atom", ".rss", ".json", ".bib")
+# GitHub Pages refuses to publish a site over 1 GB: warn while there is still room to act.
+PAGES_LIMIT_BYTES = 1_000_000_000
+SIZE_WARNING_SHARE = 0.8
 
 
 @dataclass
@@ -30,6 +33,11 @@ class BuildReport:
     warnings: list[BuildWarning] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def bytes_per_paper(self) -> int:
+        """The site's size over its papers: what each new day of papers will cost."""
+        return self.bytes // self.papers if self.papers else 0
+
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         start = time.perf_counter()
@@ -37,6 +45,21 @@ class BuildReport:
             yield
         finally:
             self.timings[name] = time.perf_counter() - start
+
+
+def size_warnings(total: int, papers: int) -> list[BuildWarning]:
+    """A warning once the site passes 80% of GitHub Pages' size limit."""
+    if total <= PAGES_LIMIT_BYTES * SIZE_WARNING_SHARE:
+        return []
+    per_paper = total // papers if papers else 0
+    if total > PAGES_LIMIT_BYTES:
+        room = "; GitHub Pages will refuse to publish it"
+    elif per_paper:
+        room = f"; about {(PAGES_LIMIT_BYTES - total) // per_paper} more papers fit"
+    else:
+        room = ""
+    share = f"{total / 1e6:.0f} MB, {total / PAGES_LIMIT_BYTES:.0%} of GitHub Pages' 1 GB limit"
+    return [BuildWarning(f"the site is {share} ({per_paper} bytes per paper){room}")]
 
 
 def seed_files(config: Config) -> list[Path]:
@@ -49,13 +72,17 @@ def seed_files(config: Config) -> list[Path]:
     )
 
 
-def parse_seeds(config: Config, report: BuildReport) -> list[Paper]:
+def parse_seeds(config: Config, report: BuildReport) -> tuple[list[Paper], dict[str, int]]:
+    """Every paper of every feed file, and how many papers each file gave."""
     papers: list[Paper] = []
+    counts: dict[str, int] = {}
     for path in seed_files(config):
-        result = sources.parse_file(path, config.relative(path), config.year)
+        source = config.relative(path)
+        result = sources.parse_file(path, source, config.year)
         papers.extend(result.papers)
+        counts[source] = len(result.papers)
         report.warnings.extend(result.warnings)
-    return papers
+    return papers, counts
 
 
 def read_pages(folder: Path, config: Config, pattern: str) -> dict[str, str]:
@@ -83,19 +110,25 @@ def build(
     config: Config,
     *,
     strict: bool = False,
+    force: bool = False,
     on_stage: Callable[[str, float], None] | None = None,
 ) -> BuildReport:
     """Run every stage in order; nothing is written until everything has rendered."""
     report = BuildReport()
-    taxonomy = load_taxonomy(config.taxonomy)
+    protected = [config.content_dir, config.seeds_dir, config.templates_dir, config.root / "themes"]
+    write.check_target(config.output_dir, root=config.root, protected=protected, force=force)
+    taxonomy = site_taxonomy(config.taxonomy, config.tags)
 
     with report.stage("parse"):
-        papers = parse_seeds(config, report)
+        papers, counts = parse_seeds(config, report)
     with report.stage("merge"):
         existing = read_pages(config.content_dir / content.PAPERS_DIR, config, "*.md")
         prefix = config.relative(config.content_dir)
         merged = content.merge(papers, existing, taxonomy, prefix)
         report.warnings.extend(merged.warnings)
+        if not force:
+            new_sources = set(counts) - merged.known_sources
+            guard.check_new_feeds(counts, new_sources, config.min_day_share)
     if strict and report.warnings:
         raise SitegenError(
             f"{len(report.warnings)} warning(s) with --strict; first: {report.warnings[0]}"
@@ -104,6 +137,8 @@ def build(
         other_pages = read_pages(config.content_dir, config, "*.md")
         site = content.load_site(merged.pages, other_pages, taxonomy, merged.appearances)
         report.papers = len(site.papers)
+    with report.stage("related"):
+        site = replace(site, related=related.related_papers(related.documents(site.papers)))
     with report.stage("render"):
         url_map = urls.UrlMap(config.base_url)
         site_views = views.build_views(site, config, url_map)
@@ -112,11 +147,17 @@ def build(
             *feeds.render_feeds(site_views, config, url_map),
             *render.static_files(config),
         ]
-    with report.stage("write"):
-        written = write.write_site(outputs, config.output_dir)
+    with report.stage("search"):
+        # Indexed before anything is written, so the swap publishes pages and index together.
+        outputs.extend(search.search_bundle(outputs))
+    # content/ first: it is the source of truth, and a refused write must not publish a site
+    # whose pages exist nowhere else.
+    with report.stage("write"), write.output_lock(config.output_dir):
         write.write_content(merged.writes, config.root)
+        written = write.write_site(outputs, config.output_dir)
     report.content_written = len(merged.writes)
     report.files, report.bytes, report.changed = written.files, written.bytes, written.changed
+    report.warnings.extend(size_warnings(report.bytes, report.papers))
     report.pages_written = sum(1 for o in outputs if o.path.endswith(".html"))
     if on_stage:
         for name, seconds in report.timings.items():

@@ -98,6 +98,8 @@ class PaperPage:
     authors: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     links: tuple[str, ...] = ()
+    version: int | None = None  # the arXiv version shown
+    revised: date | None = None  # when that version replaced an earlier one
     extra: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
@@ -155,6 +157,8 @@ class Site:
     tags: tuple[Tag, ...]  # by slug
     days: tuple[Day, ...]  # newest first
     pages: tuple[Page, ...] = ()
+    # slug -> slugs of its most similar papers, best first; filled by the related stage
+    related: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)

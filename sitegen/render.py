@@ -16,6 +16,7 @@ from sitegen import markup, urls
 from sitegen.config import Config
 from sitegen.errors import ConfigError
 from sitegen.models import OutputFile, Site
+from sitegen.search import BUNDLE_DIR, SEARCH_PAGE
 from sitegen.views import PaperView, SiteViews
 
 PACKAGE_THEMES = Path(__file__).parent / "themes"
@@ -49,6 +50,8 @@ class SiteInfo:
     days_url: str
     feeds_url: str
     feeds: tuple[FeedLink, ...]
+    search_url: str = ""
+    search_bundle_url: str = ""  # the Pagefind folder, base-path absolute, ends with "/"
 
 
 def theme_dirs(config: Config) -> list[Path]:
@@ -143,6 +146,8 @@ class SiteRenderer:
             days_url=url_map.url(urls.days_index_path()),
             feeds_url=url_map.url(urls.feeds_page_path()),
             feeds=site_feeds(url_map, config.title),
+            search_url=url_map.url(SEARCH_PAGE),
+            search_bundle_url=url_map.url(f"{BUNDLE_DIR}/"),
         )
         self.env.globals.update(
             site=self.info,
@@ -226,6 +231,7 @@ def render_pages(
             title=markup.to_plain(page.title),
             body=Markup(renderer.block(page.body)),
         )
+    yield r.page("search.html", SEARCH_PAGE, title="Search")
     yield r.page("404.html", "404.html", title="Page not found")
     yield sitemap(site, views, url_map)
     yield OutputFile(

@@ -53,6 +53,9 @@ class PaperView:
     citation_meta: tuple[tuple[str, str], ...] = ()  # (name, content) of citation_* tags
     prev_in_day: LinkView | None = None  # the neighbours in the first day's feed order
     next_in_day: LinkView | None = None
+    related: tuple[LinkView, ...] = ()  # most similar papers first (title and URL only)
+    version: int | None = None
+    revised: DayLink | None = None  # the day a newer version replaced the first one seen
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,8 @@ def paper_view(
     tag_labels: dict[str, str],
 ) -> PaperView:
     path = urls.paper_path(paper.slug)
-    days = tuple(_day_link(a.day, url_map) for a in paper.appearances)
+    # Listed by two feeds on one day is still one day.
+    days = tuple(_day_link(d, url_map) for d in dict.fromkeys(a.day for a in paper.appearances))
     plain_body = markup.to_plain(paper.body)
     cite = citation.CitationInput(
         title=markup.to_plain(paper.title),
@@ -158,6 +162,8 @@ def paper_view(
         bibtex=citation.bibtex(cite),
         json_ld=Markup(citation.json_ld(cite)),
         citation_meta=citation.meta_tags(cite),
+        version=paper.version,
+        revised=_day_link(paper.revised, url_map) if paper.revised else None,
     )
 
 
@@ -175,6 +181,16 @@ def _with_day_neighbours(by_slug: dict[str, PaperView], site: Site) -> None:
             )
 
 
+def _with_related(by_slug: dict[str, PaperView], site: Site) -> None:
+    """Link each paper to its related papers by title and URL (a LinkView, never a PaperView)."""
+    for slug, others in site.related.items():
+        if slug in by_slug and others:
+            by_slug[slug] = replace(
+                by_slug[slug],
+                related=tuple(LinkView(by_slug[o].title, by_slug[o].url) for o in others),
+            )
+
+
 def _neighbour(by_slug: dict[str, PaperView], slug: str | None) -> LinkView | None:
     if slug is None:
         return None
@@ -186,6 +202,7 @@ def build_views(site: Site, config: Config, url_map: urls.UrlMap) -> SiteViews:
     tag_labels = {t.slug: t.label for t in site.tags}
     by_slug = {p.slug: paper_view(p, config, url_map, renderer, tag_labels) for p in site.papers}
     _with_day_neighbours(by_slug, site)
+    _with_related(by_slug, site)
 
     def tag_view(tag: Tag) -> TagView:
         return TagView(

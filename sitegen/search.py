@@ -1,0 +1,148 @@
+"""Full-text search: index the rendered paper pages with Pagefind into a static `pagefind/` bundle.
+
+Pagefind runs on a private copy of the pages that carry `data-pagefind-body`, before anything is
+written, and its bundle joins the other output files: the write stage then swaps it in atomically
+with the pages it indexes and carries unchanged index files over like any other file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import cbor2
+
+from sitegen.errors import SitegenError
+from sitegen.models import OutputFile
+from sitegen.write import safe_relative
+
+SEARCH_PAGE = "search/index.html"
+BUNDLE_DIR = "pagefind"
+INDEXED_MARK = b"data-pagefind-body"
+_SIGNATURE = b"pagefind_dcd"  # what every Pagefind data file starts with once decompressed
+TIMEOUT_SECONDS = 1800
+
+
+def pagefind_command() -> list[str]:
+    """The bundled Pagefind binary, run through the `pagefind` package (extra `bin`)."""
+    return [sys.executable, "-m", "pagefind"]
+
+
+def search_bundle(outputs: Iterable[OutputFile]) -> list[OutputFile]:
+    """Index the pages marked for search and return Pagefind's bundle as output files.
+
+    Only pages with `data-pagefind-body` are copied for indexing (Pagefind would skip the others
+    anyway once one page has it). Files come back sorted by path, under `pagefind/`.
+    """
+    pages = [o for o in outputs if o.path.endswith(".html") and INDEXED_MARK in o.data]
+    with tempfile.TemporaryDirectory(prefix="sitegen-search-") as tmp:
+        site = Path(tmp) / "site"
+        bundle = Path(tmp) / "bundle"
+        site.mkdir()
+        for page in pages:
+            dest = site.joinpath(*safe_relative(page.path).parts)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(page.data)
+        _run_pagefind(site, bundle)
+        if not bundle.is_dir():
+            return []
+        canonicalise_filters(bundle)
+        return [
+            OutputFile(f"{BUNDLE_DIR}/{path.relative_to(bundle).as_posix()}", path.read_bytes())
+            for path in sorted(bundle.rglob("*"))
+            if path.is_file()
+        ]
+
+
+def _run_pagefind(site: Path, bundle: Path) -> None:
+    command = [*pagefind_command(), "--site", str(site), "--output-path", str(bundle)]
+    # Pagefind reads PAGEFIND_* variables as configuration: a stray one must not change the index.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAGEFIND_")}
+    try:
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            cwd=site,
+            env=env,
+            timeout=TIMEOUT_SECONDS,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SitegenError(f"search indexing failed: {exc}") from None
+    if done.returncode != 0:
+        output = (done.stderr or done.stdout).strip()
+        last = output.splitlines()[-1] if output else f"exit code {done.returncode}"
+        hint = ""
+        if "No module named" in output or "Could not find" in output:
+            hint = "install the search indexer: pip install 'pagefind[bin]'"
+        raise SitegenError(f"search indexing (Pagefind) failed: {last}", hint=hint)
+
+
+def _read_data(path: Path) -> bytes:
+    raw = gzip.decompress(path.read_bytes())
+    if not raw.startswith(_SIGNATURE):
+        raise SitegenError(f"unexpected Pagefind file format in {path.name}")
+    return raw[len(_SIGNATURE) :]
+
+
+def _write_data(path: Path, data: bytes) -> None:
+    # mtime=0 keeps the gzip header free of the clock.
+    path.write_bytes(gzip.compress(_SIGNATURE + data, compresslevel=9, mtime=0))
+
+
+def _digest(data: bytes, length: int) -> str:
+    return hashlib.sha256(data).hexdigest()[:length]
+
+
+def canonicalise_filters(bundle: Path) -> None:
+    """Make Pagefind's filter files byte-identical from build to build.
+
+    Pagefind 1.x writes the values of each filter in hash-map order, which changes from run to
+    run, lists the filters in its meta file in the same kind of order, and names each file
+    after a hash of its content. Values and lists are sorted here, and the filter and meta files
+    are renamed after a digest of their new content; every other file is already deterministic.
+    """
+    entry_path = bundle / "pagefind-entry.json"
+    if not entry_path.is_file():
+        return
+    entry_text = entry_path.read_text(encoding="utf-8")
+    languages: dict[str, Any] = json.loads(entry_text)["languages"]
+    renamed: dict[str, str] = {}
+    for path in sorted((bundle / "filter").glob("*.pf_filter")):
+        name, values = cbor2.loads(_read_data(path))
+        data = cbor2.dumps([name, sorted(values, key=lambda v: (v[0], v[1]))])
+        old = path.name.removesuffix(".pf_filter")
+        lang, _, old_hash = old.rpartition("_")
+        new = f"{lang}_{_digest(data, len(old_hash))}"
+        path.unlink()
+        _write_data(path.with_name(f"{new}.pf_filter"), data)
+        renamed[old] = new
+    for language in languages.values():
+        old_meta = str(language["hash"])
+        meta_path = bundle / f"pagefind.{old_meta}.pf_meta"
+        meta = cbor2.loads(_read_data(meta_path))
+        if not (isinstance(meta, list) and len(meta) >= 5):
+            raise SitegenError(
+                f"unexpected Pagefind meta file layout in {meta_path.name}",
+                hint="sitegen supports Pagefind 1.x: pip install 'pagefind[bin]>=1.3,<2'",
+            )
+        # [version, fragments, index chunks, filters, sorts, meta fields]: the filter and sort
+        # lists come in hash-map order too.
+        meta[3] = sorted([name, renamed.get(old, old)] for name, old in meta[3])
+        meta[4] = sorted(meta[4], key=lambda item: item[0])
+        data = cbor2.dumps(meta)
+        lang, _, old_hash = old_meta.rpartition("_")
+        new_meta = f"{lang}_{_digest(data, len(old_hash))}"
+        meta_path.unlink()
+        _write_data(bundle / f"pagefind.{new_meta}.pf_meta", data)
+        entry_text = entry_text.replace(f'"{old_meta}"', f'"{new_meta}"')
+    entry_path.write_text(entry_text, encoding="utf-8")
