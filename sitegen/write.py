@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from sitegen.errors import SitegenError
+from sitegen.errors import ConfigError, SitegenError
 from sitegen.models import OutputFile
 
 MARKER = ".sitegen-output"
@@ -76,39 +76,42 @@ def check_target(
 ) -> None:
     """Refuse an output folder that a swap would destroy, or one sitegen did not create.
 
-    `/`, the home folder, the project `root`, the `protected` source folders, anything that
-    contains them and anything inside them are refused even with `force`: the swap replaces
-    the whole folder. A non-empty folder without sitegen's marker file is refused unless
+    `/`, the home folder, the project `root`, the `protected` source folders and anything that
+    contains them, and anything inside a source folder, are refused even with `force`: the swap
+    replaces the whole folder. A non-empty folder without sitegen's marker file is refused unless
     `force` says it may be replaced.
     """
     target = _lexical(target)
     shown = _display(target, root)
-    guarded = [Path("/"), Path.home(), *([root] if root else []), *protected]
-    for guard in guarded:
+    guarded = [(Path("/"), "the file system root"), (Path.home(), "your home folder")]
+    if root is not None:
+        guarded.append((root, "the project folder"))
+    guarded.extend((p, f"the source folder {_display(_lexical(p), root)}/") for p in protected)
+    for guard, label in guarded:
         guard = _lexical(guard)
         if target == guard or guard.is_relative_to(target):
-            raise SitegenError(
-                f"refusing to use {shown} as the output folder: building replaces the whole "
-                f"folder, which holds {guard}",
+            what = label if target == guard else f"a folder that holds {label}"
+            raise ConfigError(
+                f"refusing to use {shown} as the output folder: it is {what}, and a build "
+                "replaces the whole output folder",
                 hint="choose a folder of its own, e.g. --out _site",
             )
-        if guard != Path("/") and guard != Path.home() and guard != root:
-            if target.is_relative_to(guard):
-                raise SitegenError(
-                    f"refusing to write the site inside the source folder {_display(guard, root)}",
-                    hint="choose a folder outside it, e.g. --out _site",
-                )
+        if label.startswith("the source folder") and target.is_relative_to(guard):
+            raise ConfigError(
+                f"refusing to write the site into {shown}, inside {label}",
+                hint="choose a folder outside it, e.g. --out _site",
+            )
     if target.is_symlink():
-        raise SitegenError(
+        raise ConfigError(
             f"output folder {shown} is a symbolic link; sitegen does not write through links",
             hint="remove the link or pass the real folder with --out",
         )
     if target.exists() and not target.is_dir():
-        raise SitegenError(f"output path {shown} is a file, not a folder", hint="move it away")
+        raise ConfigError(f"output path {shown} is a file, not a folder", hint="move it away")
     if force or not target.is_dir() or (target / MARKER).is_file():
         return
     if any(target.iterdir()):
-        raise SitegenError(
+        raise ConfigError(
             f"output folder {shown} is not empty and was not made by sitegen "
             f"(no {MARKER} file); building would replace everything in it",
             hint="choose another --out, empty it, or pass --force to replace it",
@@ -344,10 +347,14 @@ def write_content(writes: Mapping[str, str], root: Path) -> None:
         (rel, _check_no_links(root, safe_relative(rel), rel), text)
         for rel, text in sorted(writes.items())
     ]
+    swept: set[Path] = set()
     for rel, dest, text in plan:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        for stray in dest.parent.glob(f".{dest.name}.tmp-*"):
-            stray.unlink(missing_ok=True)
+        if dest.parent not in swept:  # temporary pages a killed build left behind
+            swept.add(dest.parent)
+            for stray in dest.parent.glob(".*.md.tmp-*"):
+                if stray.is_file() and not stray.is_symlink():
+                    stray.unlink()
         tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
         try:
             _write_new(tmp, text.encode("utf-8"))

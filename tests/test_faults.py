@@ -1,0 +1,439 @@
+"""Faults: killed builds, full disks, concurrent builds, unsafe targets and symlinks."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sitegen import write
+from sitegen.build import build
+from sitegen.cli import main
+from sitegen.config import load_config
+from sitegen.errors import ConfigError, SitegenError
+from tests.conftest import REPO, build_project, write_tree
+
+
+def feed(day: int, titles: list[str]) -> str:
+    """A day's text dump; two companions per day keep it clear of the shrink guard."""
+    parts = [f"Mar {day}", ""]
+    for title in [*titles, f"Companion Paper A Of Day {day}", f"Companion Paper B Of Day {day}"]:
+        parts += [
+            title,
+            "",
+            f"An abstract about {title.lower()} that is long enough to read as prose, and ends.",
+            "",
+        ]
+    return "\n".join(parts)
+
+
+TITLES = [f"Paper Number {n} On Robust Builds" for n in range(1, 7)]
+
+
+def small_project(root: Path) -> Path:
+    return write_tree(
+        root,
+        {
+            "sitegen.toml": 'title = "Faults"\nyear = 2025\n',
+            "seeds/2025-03-11.txt": feed(11, TITLES),
+        },
+    )
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` with its bytes (symlinks recorded, not followed)."""
+    found: dict[str, bytes] = {}
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in [*filenames, *(d for d in dirnames if (Path(dirpath) / d).is_symlink())]:
+            path = Path(dirpath) / name
+            rel = path.relative_to(folder).as_posix()
+            found[rel] = (
+                b"-> " + os.fsencode(os.readlink(path)) if path.is_symlink() else path.read_bytes()
+            )
+    return found
+
+
+def strays(root: Path) -> list[str]:
+    names = [p.name for p in root.iterdir() if p.name.startswith((".sitegen-tmp", ".sitegen-old"))]
+    names += [p.name for p in (root / "content" / "papers").glob(".*.tmp-*")]
+    return sorted(names)
+
+
+def run_cli(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SITEGEN_")}
+    full_env.update(env or {})
+    full_env["PYTHONPATH"] = str(REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "sitegen", "build", *args],
+        cwd=root,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., Result]:
+    """`sitegen build ARGS` run in this process from `root` (fast: no interpreter start-up)."""
+
+    def run(root: Path, *args: str) -> Result:
+        monkeypatch.chdir(root)
+        monkeypatch.delenv("SITEGEN_BASE_URL", raising=False)
+        capsys.readouterr()
+        code = main(["build", *args])
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return run
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> tuple[Path, dict[str, bytes], dict[str, bytes]]:
+    """A small project built once: (root, output snapshot, content snapshot)."""
+    root = small_project(tmp_path / "site")
+    build_project(root)
+    return root, snapshot(root / "_site"), snapshot(root / "content")
+
+
+@pytest.mark.parametrize(
+    "point", ["content:written", "write:staging", "write:before-swap", "write:after-swap"]
+)
+def test_sigkill_leaves_the_previous_site_intact(
+    built: tuple[Path, dict[str, bytes], dict[str, bytes]], point: str, tmp_path: Path
+) -> None:
+    root, before, _ = built
+    # The next build changes every page (a new base URL) and adds a paper: a real update.
+    (root / "seeds/2025-03-12.txt").write_text(feed(12, ["A Brand New Paper Arrives"]))
+    args = ("--base-url", "https://other.example/site/")
+    killed = run_cli(root, *args, env={write.KILL_AT_ENV: point})
+    assert killed.returncode == -9, killed.stderr  # the hook really fired
+
+    after_kill = snapshot(root / "_site")
+    if point == "write:after-swap":
+        # Past the atomic exchange the new site is live, complete, and nothing else.
+        reference = small_project(tmp_path / "reference")
+        (reference / "seeds/2025-03-12.txt").write_text(feed(12, ["A Brand New Paper Arrives"]))
+        assert run_cli(reference, *args).returncode == 0
+        assert after_kill == snapshot(reference / "_site")
+    else:
+        assert after_kill == before  # byte for byte, marker included
+
+    again = run_cli(root, *args)
+    assert again.returncode == 0, again.stderr
+    assert strays(root) == []
+    assert (root / "_site/papers/a-brand-new-paper-arrives/index.html").is_file()
+    assert b"https://other.example/site/" in (root / "_site/feed.xml").read_bytes()
+
+
+def test_kill_while_writing_content_leaves_no_half_written_page(
+    built: tuple[Path, dict[str, bytes], dict[str, bytes]],
+) -> None:
+    root, _, content_before = built
+    (root / "seeds/2025-03-12.txt").write_text(feed(12, ["Another Late Paper"]))
+    killed = run_cli(root, env={write.KILL_AT_ENV: "content:written"})
+    assert killed.returncode == -9
+    # Every page is either exactly as before or absent: no truncated page is ever visible.
+    after = {k: v for k, v in snapshot(root / "content").items() if ".tmp-" not in k}
+    assert after == content_before
+    assert run_cli(root).returncode == 0
+    assert strays(root) == []
+
+
+@pytest.fixture
+def fail_after(monkeypatch: pytest.MonkeyPatch) -> Callable[[int, int], None]:
+    """Make the n-th new file the writer creates fail with the given errno."""
+
+    def arm(n: int, code: int) -> None:
+        real = write._write_new
+        calls = {"count": 0}
+
+        def failing(dest: Path, data: bytes) -> None:
+            calls["count"] += 1
+            if calls["count"] >= n:
+                raise OSError(code, os.strerror(code), str(dest))
+            real(dest, data)
+
+        monkeypatch.setattr(write, "_write_new", failing)
+
+    return arm
+
+
+@pytest.mark.parametrize("n", [1, 5, 20])
+def test_disk_full_leaves_the_previous_site_intact(
+    built: tuple[Path, dict[str, bytes], dict[str, bytes]],
+    fail_after: Callable[[int, int], None],
+    n: int,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root, before, content_before = built
+    (root / "seeds/2025-03-12.txt").write_text(feed(12, ["Yet Another Paper"]))
+    fail_after(n, errno.ENOSPC)
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("SITEGEN_BASE_URL", raising=False)
+    code = main(["build", "--base-url", "https://full.example/"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1 and "disk is full" in err and "previous site is unchanged" in err
+    assert snapshot(root / "_site") == before
+    content_now = snapshot(root / "content")
+    # content/ is written first, page by page through temporary files: a page is old or new,
+    # never torn, and the pages already there are untouched.
+    assert {k: v for k, v in content_now.items() if k in content_before} == content_before
+    assert strays(root) == []
+
+
+def test_permission_error_is_one_actionable_line(
+    built: tuple[Path, dict[str, bytes], dict[str, bytes]],
+    fail_after: Callable[[int, int], None],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root, before, _ = built
+    (root / "seeds/2025-03-12.txt").write_text(feed(12, ["Permission Paper"]))
+    fail_after(3, errno.EACCES)
+    monkeypatch.chdir(root)
+    assert main(["build"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: could not write ") and "Permission denied" in err
+    assert "Traceback" not in err
+    assert snapshot(root / "_site") == before
+
+
+def test_a_second_concurrent_build_is_refused_with_a_clear_message(
+    cli: Callable[..., Result],
+    built: tuple[Path, dict[str, bytes], dict[str, bytes]],
+) -> None:
+    root, before, _ = built
+    (root / "seeds/2025-03-12.txt").write_text(feed(12, ["Concurrent Paper"]))
+    with write.output_lock(root / "_site"):
+        result = cli(root)
+        assert result.returncode == 1
+        assert result.stderr.strip().count("\n") == 0
+        assert "another sitegen build is writing _site/" in result.stderr
+        assert snapshot(root / "_site") == before
+        with pytest.raises(SitegenError, match="another sitegen build"):
+            build(load_config(root=root, environ={}))
+    # Released: the next build goes ahead.
+    assert cli(root).returncode == 0
+    assert (root / "_site/papers/concurrent-paper/index.html").is_file()
+
+
+def test_two_builds_started_together_never_interleave(
+    built: tuple[Path, dict[str, bytes], dict[str, bytes]],
+) -> None:
+    root, _, _ = built
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SITEGEN_")}
+    env["PYTHONPATH"] = str(REPO)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "sitegen", "build", "--base-url", url],
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for url in ("https://one.example/", "https://two.example/")
+    ]
+    results = [(p.wait(), p.communicate()[1]) for p in procs]
+    for code, err in results:
+        assert code == 0 or (code == 1 and "another sitegen build" in err), err
+    # Whoever wrote last, the site is one build's complete output, never a mix of both.
+    feed_xml = (root / "_site/feed.xml").read_text(encoding="utf-8")
+    winner = "one" if "https://one.example/" in feed_xml else "two"
+    loser = "two" if winner == "one" else "one"
+    for path in (root / "_site").rglob("*.html"):
+        assert f"https://{loser}.example/" not in path.read_text(encoding="utf-8")
+    assert strays(root) == []
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        (".", "it is the project folder"),
+        ("..", "a folder that holds the project folder"),
+        ("content", "it is the source folder content/"),
+        ("seeds", "it is the source folder seeds/"),
+        ("themes", "it is the source folder themes/"),
+        ("content/site", "inside the source folder content/"),
+        ("/", "it is the file system root"),
+    ],
+)
+def test_unsafe_output_folders_are_refused_even_with_force(
+    cli: Callable[..., Result],
+    built: tuple[Path, dict[str, bytes], dict[str, bytes]],
+    out: str,
+    message: str,
+) -> None:
+    root, _, content_before = built
+    for force in ([], ["--force"]):
+        result = cli(root, "--out", out, *force)
+        assert result.returncode == 2, result.stderr
+        assert message in result.stderr
+        assert result.stderr.count("\n") == 1
+    assert snapshot(root / "content") == content_before
+    assert (root / "seeds/2025-03-11.txt").is_file()
+
+
+def test_home_folder_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    with pytest.raises(ConfigError, match="your home folder"):
+        write.check_target(home, root=tmp_path / "project", force=True)
+
+
+def test_a_foreign_folder_needs_force(
+    cli: Callable[..., Result],
+    built: tuple[Path, dict[str, bytes], dict[str, bytes]],
+) -> None:
+    root, _, _ = built
+    write_tree(root, {"public/notes.txt": "a person's file"})
+    refused = cli(root, "--out", "public")
+    assert refused.returncode == 2
+    assert "not empty and was not made by sitegen" in refused.stderr
+    assert "--force" in refused.stderr
+    assert (root / "public/notes.txt").read_text() == "a person's file"
+    forced = cli(root, "--out", "public", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert (root / "public" / write.MARKER).is_file()
+    assert not (root / "public/notes.txt").exists()
+    # Now sitegen's own folder: later builds need no --force.
+    assert cli(root, "--out", "public").returncode == 0
+
+
+def test_empty_and_missing_folders_are_fine(cli: Callable[..., Result], tmp_path: Path) -> None:
+    root = small_project(tmp_path / "site")
+    (root / "empty").mkdir()
+    assert cli(root, "--out", "empty").returncode == 0
+    assert cli(root, "--out", "deep/new/folder").returncode == 0
+    assert (root / "deep/new/folder/index.html").is_file()
+
+
+def test_output_path_that_is_a_file_is_refused(cli: Callable[..., Result], tmp_path: Path) -> None:
+    root = small_project(tmp_path / "site")
+    (root / "out").write_text("x")
+    result = cli(root, "--out", "out", "--force")
+    assert result.returncode == 2 and "is a file, not a folder" in result.stderr
+
+
+def test_symlinked_output_folder_is_not_written_through(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    write_tree(outside, {write.MARKER: "x", "keep.txt": "precious"})
+    link = tmp_path / "site-link"
+    link.symlink_to(outside)
+    with pytest.raises(ConfigError, match="symbolic link"):
+        write.check_target(link, root=tmp_path / "project")
+    with pytest.raises(ConfigError, match="symbolic link"):
+        write.check_target(link, root=tmp_path / "project", force=True)
+
+
+def test_symlinks_inside_the_previous_output_are_never_followed(
+    cli: Callable[..., Result],
+    built: tuple[Path, dict[str, bytes], dict[str, bytes]],
+    tmp_path: Path,
+) -> None:
+    root, _, _ = built
+    outside = write_tree(tmp_path / "outside", {"index.html": "outside file"})
+    papers = root / "_site/papers"
+    real = root / "_site/papers-real"
+    papers.rename(real)
+    papers.symlink_to(outside)
+    (root / "_site/404.html").unlink()
+    (root / "_site/404.html").symlink_to(outside / "index.html")
+    (root / "seeds/2025-03-12.txt").write_text(feed(12, ["Symlink Paper"]))
+    assert cli(root).returncode == 0
+    assert snapshot(outside) == {"index.html": b"outside file"}
+    assert not (root / "_site/papers").is_symlink()
+    assert not (root / "_site/404.html").is_symlink()
+    assert (root / "_site/papers/symlink-paper/index.html").is_file()
+
+
+def test_symlinked_content_page_is_not_written_through(
+    cli: Callable[..., Result],
+    built: tuple[Path, dict[str, bytes], dict[str, bytes]],
+    tmp_path: Path,
+) -> None:
+    root, before, _ = built
+    page = root / "content/papers/paper-number-1-on-robust-builds.md"
+    outside = tmp_path / "elsewhere.md"
+    outside.write_text(page.read_text(encoding="utf-8"), encoding="utf-8")
+    page.unlink()
+    page.symlink_to(outside)
+    (root / "content/papers/paper-number-2-on-robust-builds.md").unlink()
+    # A changed base URL leaves content alone; a changed abstract must rewrite both pages.
+    (root / "seeds/2025-03-11.txt").write_text(
+        feed(11, TITLES).replace("that is long enough", "that changed upstream and is long enough")
+    )
+    text_before = outside.read_text(encoding="utf-8")
+    result = cli(root)
+    assert result.returncode == 1
+    assert "is a symbolic link" in result.stderr
+    assert "content/papers/paper-number-1-on-robust-builds.md" in result.stderr
+    assert outside.read_text(encoding="utf-8") == text_before
+    # Refused before anything was written: no content page and no site changed.
+    assert not (root / "content/papers/paper-number-2-on-robust-builds.md").exists()
+    assert snapshot(root / "_site") == before
+
+
+def test_symlinked_content_folder_is_not_written_through(
+    cli: Callable[..., Result],
+    built: tuple[Path, dict[str, bytes], dict[str, bytes]],
+    tmp_path: Path,
+) -> None:
+    root, _, _ = built
+    elsewhere = tmp_path / "elsewhere"
+    (root / "content/papers").rename(elsewhere)
+    (root / "content/papers").symlink_to(elsewhere)
+    listing = sorted(p.name for p in elsewhere.iterdir())
+    (root / "seeds/2025-03-12.txt").write_text(feed(12, ["Through The Link"]))
+    result = cli(root)
+    assert result.returncode == 1 and "content/papers is a symbolic link" in result.stderr
+    assert sorted(p.name for p in elsewhere.iterdir()) == listing
+
+
+def test_output_paths_cannot_escape() -> None:
+    for bad in ["../x", "/etc/passwd", "a/../../b", "", ".", "a\\..\\b", "a/\x00"]:
+        with pytest.raises(SitegenError):
+            write.safe_relative(bad)
+    assert str(write.safe_relative("papers/x/index.html")) == "papers/x/index.html"
+
+
+def test_stray_folders_of_a_killed_build_are_swept(
+    cli: Callable[..., Result],
+    built: tuple[Path, dict[str, bytes], dict[str, bytes]],
+) -> None:
+    root, _, _ = built
+    write_tree(root, {".sitegen-tmp-_site-99999/x.html": "half", ".sitegen-old-_site-1/y": "o"})
+    write_tree(root, {"content/papers/.x.md.tmp-4242": "half a page"})
+    (root / "seeds/2025-03-12.txt").write_text(feed(12, ["Sweeper Paper"]))
+    assert cli(root).returncode == 0
+    assert strays(root) == []
+
+
+def test_missing_target_is_restored_from_the_fallback_swap(tmp_path: Path) -> None:
+    # The non-atomic fallback swap renames the target away first; a kill right then leaves
+    # only `.sitegen-old-*`, which the next build puts back before anything else.
+    parent = write_tree(tmp_path, {".sitegen-old-_site-7/index.html": "old", "x": ""})
+    with write.output_lock(parent / "_site"):
+        write._sweep(parent, "_site")
+    assert (parent / "_site/index.html").read_text() == "old"
