@@ -7,8 +7,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sitegen import __version__
+from sitegen import __version__, serve
 from sitegen.build import build
+from sitegen.check import check_site
 from sitegen.config import load_config
 from sitegen.errors import SitegenError
 
@@ -27,7 +28,39 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, help="output folder (default: _site)")
     b.add_argument("--strict", action="store_true", help="treat warnings as errors")
     b.add_argument("-v", "--verbose", action="store_true", help="print stage timings")
+    c = commands.add_parser("check", help="check a built site's links, feeds and sitemap")
+    c.add_argument("dir", nargs="?", type=Path, help="the built site (default: the output folder)")
+    c.add_argument("--config", type=Path, help="path to sitegen.toml (default: ./sitegen.toml)")
+    c.add_argument("--base-url", help="the URL the site was built for (default: from the config)")
+    s = commands.add_parser("serve", help="preview the site, rebuilding and reloading on change")
+    s.add_argument("--config", type=Path, help="path to sitegen.toml (default: ./sitegen.toml)")
+    s.add_argument("--base-url", help="take the base path from this URL, e.g. .../repo/")
+    s.add_argument("--host", default=serve.DEFAULT_HOST, help="bind address (default: %(default)s)")
+    s.add_argument("--port", type=int, default=serve.DEFAULT_PORT, help="0 picks a free port")
+    s.add_argument("-v", "--verbose", action="store_true", help="log every request")
     return parser
+
+
+def _check(args: argparse.Namespace) -> int:
+    config = load_config(args.config, base_url=args.base_url)
+    folder = args.dir or config.output_dir
+    if not folder.is_dir():
+        raise SitegenError(f"{folder} is not a folder", hint="run `sitegen build` first")
+    problems = check_site(folder, config.base_url)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) in {folder} for {config.base_url}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{folder}: no problems for {config.base_url}")
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    serve.run(
+        args.config, base_url=args.base_url, host=args.host, port=args.port, verbose=args.verbose
+    )
+    return EXIT_OK
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -43,7 +76,8 @@ def _build(args: argparse.Namespace) -> int:
     print(
         f"built {report.papers} papers into {config.relative(config.output_dir)}/: "
         f"{report.files} files, {report.changed} changed, "
-        f"{report.content_written} content pages updated"
+        f"{report.content_written} content pages updated; "
+        f"{report.bytes / 1e6:.1f} MB, {report.bytes_per_paper} bytes per paper"
     )
     return EXIT_OK
 
@@ -52,8 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command is None:
         args = _parser().parse_args(["build", *(argv or [])])
+    handlers = {"build": _build, "check": _check, "serve": _serve}
     try:
-        return _build(args)
+        return handlers[args.command](args)
     except SitegenError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
