@@ -12,7 +12,28 @@ from slugify import slugify
 
 # Words a citation key should not be built from (`the-...` keys are what people rename first).
 _STOP_WORDS = frozenset(
-    "a an the of on in for to and with via from by towards toward is are do does can".split()
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "on",
+        "in",
+        "for",
+        "to",
+        "and",
+        "with",
+        "via",
+        "from",
+        "by",
+        "towards",
+        "toward",
+        "is",
+        "are",
+        "do",
+        "does",
+        "can",
+    ]
 )
 _BIBTEX_SPECIAL = re.compile(r"([\\{}%&#_$^~])")
 _BIBTEX_ESCAPES = {"\\": r"\textbackslash{}", "^": r"\^{}", "~": r"\~{}"}
@@ -51,10 +72,15 @@ def _family_name(author: str) -> str:
 
 def citation_key(paper: CitationInput) -> str:
     """`vaswani2017attention`: first author's family name, year, first significant title word."""
-    words = [w for w in slugify(paper.title, separator=" ").split() if w not in _STOP_WORDS]
+    words = [
+        w
+        for w in slugify(paper.title, separator=" ").split()
+        if w not in _STOP_WORDS and not w.isdigit()
+    ]
     first_word = words[0] if words else ""
     author = slugify(_family_name(paper.authors[0]), separator="") if paper.authors else ""
-    key = f"{author}{paper.day.year}{first_word}"
+    # Without an author the title word leads, as in `attention2017`.
+    key = f"{author}{paper.day.year}{first_word}" if author else f"{first_word}{paper.day.year}"
     if not author and not first_word:
         key = f"paper{paper.day.year}" + (
             paper.arxiv_id.replace("/", "").replace(".", "") if paper.arxiv_id else ""
@@ -79,7 +105,7 @@ def bibtex(paper: CitationInput) -> str:
             ("url", arxiv_abs_url(paper.arxiv_id)),
         ]
     else:
-        fields += [("howpublished", r"\url{" + paper.url + "}"), ("url", paper.url)]
+        fields.append(("url", paper.url))
     fields.append(("note", f"Listed on {paper.site_title}, {paper.day.isoformat()}"))
     lines = [f"@misc{{{citation_key(paper)},"]
     lines += [f"  {name} = {{{value}}}," for name, value in fields]
