@@ -8,7 +8,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sitegen import content, feeds, guard, related, render, search, sources, urls, views, write
+from sitegen import (
+    cache,
+    content,
+    feeds,
+    guard,
+    parallel,
+    related,
+    render,
+    search,
+    sources,
+    urls,
+    views,
+    write,
+)
 from sitegen.config import Config
 from sitegen.errors import BuildWarning, Location, ParseError, SitegenError
 from sitegen.models import OutputFile, Paper
@@ -112,8 +125,35 @@ def build(
     strict: bool = False,
     force: bool = False,
     on_stage: Callable[[str, float], None] | None = None,
+    use_cache: bool = True,
+    jobs: int | None = None,
 ) -> BuildReport:
-    """Run every stage in order; nothing is written until everything has rendered."""
+    """Run every stage in order; nothing is written until everything has rendered.
+
+    Pure results (front matter, tags, Markdown) come from `.sitegen-cache/` unless `use_cache`
+    is off, and are computed by `jobs` processes (default: one per core) when missing.
+    """
+    store = cache.for_project(config.root, use_cache)
+    with cache.using(store):
+        report = _build(
+            config,
+            strict=strict,
+            force=force,
+            on_stage=on_stage,
+            jobs=parallel.default_jobs() if jobs is None else jobs,
+        )
+        store.save()
+    return report
+
+
+def _build(
+    config: Config,
+    *,
+    strict: bool,
+    force: bool,
+    on_stage: Callable[[str, float], None] | None,
+    jobs: int,
+) -> BuildReport:
     report = BuildReport()
     protected = [config.content_dir, config.seeds_dir, config.templates_dir, config.root / "themes"]
     write.check_target(config.output_dir, root=config.root, protected=protected, force=force)
@@ -123,6 +163,8 @@ def build(
         papers, counts = parse_seeds(config, report)
     with report.stage("merge"):
         existing = read_pages(config.content_dir / content.PAPERS_DIR, config, "*.md")
+        with report.stage("warm"):  # fills the cache in parallel; the stages below then hit it
+            parallel.warm_papers(existing, taxonomy, config, urls.UrlMap(config.base_url), jobs)
         prefix = config.relative(config.content_dir)
         merged = content.merge(papers, existing, taxonomy, prefix)
         report.warnings.extend(merged.warnings)

@@ -28,6 +28,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, help="output folder (default: _site)")
     b.add_argument("--strict", action="store_true", help="treat warnings as errors")
     b.add_argument("-v", "--verbose", action="store_true", help="print stage timings")
+    b.add_argument(
+        "--no-cache", action="store_true", help="ignore and do not write .sitegen-cache/"
+    )
+    b.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
     c = commands.add_parser("check", help="check a built site's links, feeds and sitemap")
     c.add_argument("dir", nargs="?", type=Path, help="the built site (default: the output folder)")
     c.add_argument("--config", type=Path, help="path to sitegen.toml (default: ./sitegen.toml)")
@@ -70,7 +74,13 @@ def _build(args: argparse.Namespace) -> int:
         if args.verbose:
             print(f"{name:<8} {seconds * 1000:8.1f} ms")
 
-    report = build(config, strict=args.strict, on_stage=timing)
+    report = build(
+        config,
+        strict=args.strict,
+        on_stage=timing,
+        use_cache=not args.no_cache,
+        jobs=args.jobs,
+    )
     for warning in report.warnings:
         print(warning, file=sys.stderr)
     print(

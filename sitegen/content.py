@@ -10,7 +10,7 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any
 
-from sitegen import frontmatter, markup, urls
+from sitegen import cache, frontmatter, markup, urls
 from sitegen.errors import BuildWarning, Location, ParseError, SitegenError
 from sitegen.models import (
     Appearance,
@@ -30,6 +30,22 @@ PAPERS_DIR = "papers"
 # Keys sitegen writes; every other key in a page belongs to a person and is never touched.
 DIGEST_KEY = "digest"
 UPSTREAM_KEY = "upstream"
+
+
+def _split(text: str, path: str) -> tuple[dict[str, Any], str]:
+    """Front matter and body; a pure function of the text, so the build's cache keeps it."""
+    return cache.memo("frontmatter", (text,), lambda: frontmatter.split(text, path))
+
+
+# Taxonomies seen by this process, kept alive so that an id is never reused for another one.
+_taxonomy_keys: dict[int, tuple[Taxonomy, str]] = {}
+
+
+def _auto_tags(taxonomy: Taxonomy, title: str, body: str) -> tuple[str, ...]:
+    known = _taxonomy_keys.get(id(taxonomy))
+    if known is None:
+        known = _taxonomy_keys[id(taxonomy)] = (taxonomy, _digest(repr(taxonomy.rules)))
+    return cache.memo("tags", (known[1], title, body), lambda: auto_tags(taxonomy, title, body))
 
 
 @dataclass(frozen=True)
@@ -170,7 +186,7 @@ class _ExistingPage:
 def _read_existing(pages: Mapping[str, str]) -> list[_ExistingPage]:
     existing = []
     for path, text in sorted(pages.items()):
-        meta, body = frontmatter.split(text, path)
+        meta, body = _split(text, path)
         existing.append(_ExistingPage(path, meta, body))
     return existing
 
@@ -213,7 +229,7 @@ def merge(
             normalise_title(paper.title)
         )
         plain_title = markup.to_plain(paper.title)
-        tags = auto_tags(taxonomy, plain_title, paper.abstract)
+        tags = _auto_tags(taxonomy, plain_title, paper.abstract)
         if page is None:
             slug = urls.unique_slug(urls.slug_for_title(plain_title, paper.arxiv_id or ""), taken)
             taken.add(slug)
@@ -333,7 +349,7 @@ def load_paper_page(
     taxonomy: Taxonomy,
     seen: Mapping[str, tuple[Appearance, ...]],
 ) -> PaperPage:
-    meta, body = frontmatter.split(text, path)
+    meta, body = _split(text, path)
     title = meta.get("title")
     if not isinstance(title, str) or not title.strip():
         raise ParseError("paper page needs a `title`", Location(path, 2), "add `title: ...`")
@@ -351,7 +367,7 @@ def load_paper_page(
         found.setdefault((appearance.day, appearance.source), appearance)
     if not found:
         raise ParseError("paper page needs a `date`", Location(path), "add `date: YYYY-MM-DD`")
-    tags = set(auto_tags(taxonomy, markup.to_plain(title), body))
+    tags = set(_auto_tags(taxonomy, markup.to_plain(title), body))
     tags.update(_tag_slug(t, path) for t in _str_tuple(meta, "tags", path))
     tags.difference_update(_tag_slug(t, path) for t in _str_tuple(meta, "remove_tags", path))
     extra = {k: v for k, v in meta.items() if k not in _STRUCTURAL_KEYS}
@@ -390,7 +406,7 @@ def _tag_slug(tag: str, path: str) -> str:
 
 
 def load_page(path: str, text: str) -> Page:
-    meta, body = frontmatter.split(text, path)
+    meta, body = _split(text, path)
     title = meta.get("title")
     if not isinstance(title, str) or not title.strip():
         raise ParseError("page needs a `title`", Location(path, 2), "add `title: ...`")

@@ -11,7 +11,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
-from sitegen import mathml
+from sitegen import cache, mathml
 
 # C0 controls (XML refuses them), bidi overrides and zero-width characters (they can disguise
 # text and URLs); tab and newline stay.
@@ -114,6 +114,10 @@ def latex_to_markdown(text: str) -> str:
 
 def to_plain(text: str) -> str:
     """Unicode plain text without markup, for <title>, meta tags, slugs and feed titles."""
+    return cache.memo("plain", (text,), lambda: _to_plain(text))
+
+
+def _to_plain(text: str) -> str:
     text = _convert_latex(
         clean_text(text),
         lambda _name, inner: inner,
@@ -157,12 +161,18 @@ class Renderer:
 
     def block(self, text: str) -> str:
         """A body of Markdown (an abstract, a page) to HTML."""
+        return cache.memo("markdown-block", (text,), lambda: self._block(text))
+
+    def _block(self, text: str) -> str:
         source = latex_to_markdown(clean_text(text))
         html: str = self._parser(source).render(source)
         return html
 
     def inline(self, text: str) -> str:
         """A one-line text (a title) to inline HTML without a wrapping paragraph."""
+        return cache.memo("markdown-inline", (text,), lambda: self._inline(text))
+
+    def _inline(self, text: str) -> str:
         source = latex_to_markdown(clean_text(text))
         html: str = self._plain.renderInline(source)
         return html

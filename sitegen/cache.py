@@ -1,0 +1,155 @@
+"""Cache of pure results (parsed front matter, tags, rendered Markdown) keyed by content hash.
+
+A value is stored as pickled bytes under a hash of (namespace, input, sitegen's own source), so
+any change to the code starts a fresh cache and callers always get a new, unshared object. One
+file per namespace lives in `.sitegen-cache/` in the project; a build keeps only the entries it
+used, so the cache never grows past one site's worth. Without a folder the cache lives in
+memory only, which still lets parallel workers hand their results to the main process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+FOLDER = ".sitegen-cache"
+_FORMAT = 1
+
+
+def _code_fingerprint() -> str:
+    """A hash of every sitegen module: a changed renderer must never serve old results."""
+    digest = hashlib.sha256(str(_FORMAT).encode())
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*.py")) + sorted(package.glob("*.toml")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+class Cache:
+    """An in-memory table of results, optionally loaded from and saved to a folder."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder
+        self.salt = _code_fingerprint().encode()
+        self._stored: dict[str, dict[bytes, bytes]] = {}
+        self._used: dict[str, dict[bytes, bytes]] = {}
+        self._dirty: set[str] = set()
+        self.hits = 0
+        self.misses = 0
+
+    def _file(self, namespace: str) -> Path | None:
+        return self.folder / f"{namespace}.pickle" if self.folder else None
+
+    def _table(self, namespace: str) -> dict[bytes, bytes]:
+        table = self._stored.get(namespace)
+        if table is None:
+            table = {}
+            path = self._file(namespace)
+            if path is not None and path.is_file():
+                try:
+                    with path.open("rb") as f:
+                        loaded = pickle.load(f)
+                    if isinstance(loaded, dict) and loaded.get("salt") == self.salt:
+                        table = loaded["entries"]
+                except (OSError, EOFError, pickle.UnpicklingError, KeyError, TypeError):
+                    table = {}  # a damaged cache is only a slower build
+            self._stored[namespace] = table
+            self._used[namespace] = {}
+        return table
+
+    def key(self, namespace: str, *parts: str) -> bytes:
+        digest = hashlib.blake2b(self.salt, digest_size=20)
+        digest.update(namespace.encode())
+        for part in parts:
+            digest.update(b"\x00")
+            digest.update(part.encode("utf-8", "surrogatepass"))
+        return digest.digest()
+
+    def has(self, namespace: str, parts: tuple[str, ...]) -> bool:
+        key = self.key(namespace, *parts)
+        return key in self._table(namespace) or key in self._used[namespace]
+
+    def memo(self, namespace: str, parts: tuple[str, ...], compute: Callable[[], T]) -> T:
+        """The stored result for these inputs, or compute, store and return it."""
+        table = self._table(namespace)
+        key = self.key(namespace, *parts)
+        blob = self._used[namespace].get(key) or table.get(key)
+        if blob is not None:
+            self.hits += 1
+            self._used[namespace][key] = blob
+            value: T = pickle.loads(blob)
+            return value
+        self.misses += 1
+        self._dirty.add(namespace)
+        value = compute()
+        self._used[namespace][key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        return value
+
+    def new_entries(self) -> dict[str, dict[bytes, bytes]]:
+        """Entries computed here and not loaded: what a worker sends back to the main process."""
+        return {
+            ns: {k: v for k, v in used.items() if k not in self._stored.get(ns, {})}
+            for ns, used in self._used.items()
+        }
+
+    def absorb(self, entries: dict[str, dict[bytes, bytes]]) -> None:
+        for namespace, table in entries.items():
+            self._table(namespace).update(table)
+            if table:
+                self._dirty.add(namespace)
+
+    def save(self) -> None:
+        """Keep exactly the entries this build used; write only tables that changed."""
+        if self.folder is None:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        gitignore = self.folder / ".gitignore"
+        if not gitignore.exists():
+            gitignore.write_text("# written by sitegen build; safe to delete\n*\n")
+        for namespace, used in self._used.items():
+            if namespace not in self._dirty and used.keys() == self._stored[namespace].keys():
+                continue
+            path = self._file(namespace)
+            assert path is not None
+            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+            with tmp.open("wb") as f:
+                pickle.dump({"salt": self.salt, "entries": used}, f, pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+
+
+_active = Cache()
+
+
+def active() -> Cache:
+    return _active
+
+
+def memo(namespace: str, parts: tuple[str, ...], compute: Callable[[], T]) -> T:
+    """Look a pure result up in the build's cache (an in-memory one outside a build)."""
+    return _active.memo(namespace, parts, compute)
+
+
+@contextmanager
+def using(cache: Cache) -> Iterator[Cache]:
+    """Make `cache` the one every memo() call sees for the duration of a build."""
+    global _active
+    previous, _active = _active, cache
+    try:
+        yield cache
+    finally:
+        _active = previous
+
+
+def for_project(root: Path, enabled: bool) -> Cache:
+    return Cache(root / FOLDER if enabled else None)
+
+
+def stats(cache: Cache) -> dict[str, Any]:
+    return {"hits": cache.hits, "misses": cache.misses}

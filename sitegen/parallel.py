@@ -1,0 +1,86 @@
+"""Parallel warm-up: compute the cache's pure results for many papers across processes.
+
+Workers are forked, so they share the already-read page texts without copying them, run the
+very same code the serial build runs (front matter, tags, Markdown, plain text) against an
+empty cache, and send back only the new cache entries. The main process then builds every
+page in its usual order, finding each result ready: output is byte-identical to a serial
+build, and a worker error only means the main process meets (and reports) it itself.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
+
+from sitegen import cache, content, markup, urls, views
+from sitegen.config import Config
+from sitegen.errors import SitegenError
+from sitegen.taxonomy import Taxonomy
+
+T = TypeVar("T")
+# Below this many items a pool costs more than it saves.
+MIN_ITEMS = 200
+
+_work: tuple[Callable[[object], None], Sequence[object]] | None = None
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+def _run_chunk(bounds: tuple[int, int]) -> dict[str, dict[bytes, bytes]]:
+    assert _work is not None
+    task, items = _work
+    # The forked copy of the main process's cache: what it already holds is not recomputed.
+    for item in items[bounds[0] : bounds[1]]:
+        try:
+            task(item)
+        except SitegenError:
+            continue  # the main process reports it with its own file and line
+    return cache.active().new_entries()
+
+
+def prewarm(task: Callable[[T], None], items: Sequence[T], jobs: int) -> int:
+    """Run `task` on every item in `jobs` forked workers, filling the active cache.
+
+    Items whose results are already cached cost the workers a lookup only if the caller
+    filtered them out; returns the number of entries received.
+    """
+    global _work
+    if jobs <= 1 or len(items) < MIN_ITEMS or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    # Several chunks per worker keep both cores busy to the end.
+    count = jobs * 4
+    step = -(-len(items) // count)
+    bounds = [(i, min(i + step, len(items))) for i in range(0, len(items), step)]
+    _work = (task, items)  # type: ignore[assignment]
+    received = 0
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            for entries in pool.imap_unordered(_run_chunk, bounds):
+                cache.active().absorb(entries)
+                received += sum(len(t) for t in entries.values())
+    finally:
+        _work = None
+    return received
+
+
+def warm_papers(
+    pages: Mapping[str, str],
+    taxonomy: Taxonomy,
+    config: Config,
+    url_map: urls.UrlMap,
+    jobs: int,
+) -> int:
+    """Parse, tag and render the Markdown of every paper page not cached yet, across cores."""
+    active = cache.active()
+    todo = [(path, text) for path, text in pages.items() if not active.has("frontmatter", (text,))]
+    renderer = markup.default_renderer()
+
+    def task(item: tuple[str, str]) -> None:
+        paper = content.load_paper_page(item[0], item[1], taxonomy, {})
+        views.paper_view(paper, config, url_map, renderer, {})
+
+    return prewarm(task, todo, jobs)

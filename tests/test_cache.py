@@ -1,0 +1,70 @@
+"""The cache of pure results: keyed by content, saved per build, pruned, and never trusted blindly."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+from sitegen import cache, markup
+
+
+def test_memo_computes_once_and_returns_fresh_objects() -> None:
+    store = cache.Cache()
+    calls: list[str] = []
+
+    def compute() -> dict[str, list[int]]:
+        calls.append("x")
+        return {"a": [1]}
+
+    first = store.memo("ns", ("text",), compute)
+    first["a"].append(2)  # a caller mutating its copy must not change the cached value
+    second = store.memo("ns", ("text",), compute)
+    assert calls == ["x"]
+    assert second == {"a": [1]}
+    assert (store.hits, store.misses) == (1, 1)
+
+
+def test_keys_separate_namespaces_and_parts() -> None:
+    store = cache.Cache()
+    assert store.key("a", "xy") != store.key("b", "xy")
+    assert store.key("a", "x", "y") != store.key("a", "xy")
+    assert store.key("a", "x", "y") == store.key("a", "x", "y")
+
+
+def test_saved_cache_serves_the_next_build_and_drops_unused_entries(tmp_path: Path) -> None:
+    folder = tmp_path / cache.FOLDER
+    first = cache.Cache(folder)
+    first.memo("ns", ("kept",), lambda: "K")
+    first.memo("ns", ("dropped",), lambda: "D")
+    first.save()
+    assert (folder / ".gitignore").read_text().strip().endswith("*")
+
+    second = cache.Cache(folder)
+    assert second.memo("ns", ("kept",), lambda: "recomputed") == "K"
+    second.save()
+
+    third = cache.Cache(folder)
+    assert third.has("ns", ("kept",))
+    assert not third.has("ns", ("dropped",))
+
+
+def test_damaged_or_foreign_cache_files_are_ignored(tmp_path: Path) -> None:
+    folder = tmp_path / cache.FOLDER
+    folder.mkdir()
+    (folder / "ns.pickle").write_bytes(b"not a pickle")
+    assert cache.Cache(folder).memo("ns", ("t",), lambda: 1) == 1
+    # Written by another version of sitegen: a different salt, so nothing is reused.
+    stale = {"salt": b"other", "entries": {cache.Cache().key("ns", "t"): pickle.dumps(99)}}
+    (folder / "ns.pickle").write_bytes(pickle.dumps(stale))
+    assert cache.Cache(folder).memo("ns", ("t",), lambda: 1) == 1
+
+
+def test_markup_goes_through_the_active_cache() -> None:
+    store = cache.Cache()
+    text = "A *fresh* abstract with \\url{https://example.org/x}."
+    with cache.using(store):
+        html = markup.default_renderer().block(text)
+        assert store.has("markdown-block", (text,))
+        assert markup.default_renderer().block(text) == html
+    assert store.hits == 1
+    assert '<a href="https://example.org/x">' in html

@@ -1,0 +1,82 @@
+"""The parallel, cached build writes exactly the bytes of the uncached single-process build."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sitegen import cache, parallel
+from sitegen.build import BuildReport, build
+from sitegen.config import load_config
+
+from .conftest import seed_project
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _build(root: Path, *, use_cache: bool, jobs: int) -> tuple[dict[str, bytes], BuildReport]:
+    config = load_config(root=root, environ={})
+    report = build(config, use_cache=use_cache, jobs=jobs)
+    return _tree(config.output_dir), report
+
+
+@pytest.fixture(scope="module")
+def seed_with_content(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed project after one build, so content/papers/ holds all 81 pages."""
+    root = seed_project(tmp_path_factory.mktemp("equivalence") / "seed")
+    build(load_config(root=root, environ={}), use_cache=False, jobs=1)
+    shutil.rmtree(root / "_site")
+    return root
+
+
+def _copy(source: Path, dest: Path) -> Path:
+    shutil.copytree(source, dest)
+    return dest
+
+
+def test_parallel_cached_build_is_byte_identical(
+    seed_with_content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The seed has fewer papers than the pool's threshold: force the pool to run.
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
+    serial, _ = _build(_copy(seed_with_content, tmp_path / "serial"), use_cache=False, jobs=1)
+    fast_root = _copy(seed_with_content, tmp_path / "fast")
+    cold, cold_report = _build(fast_root, use_cache=True, jobs=2)
+    assert (fast_root / cache.FOLDER / "markdown-block.pickle").is_file()
+    warm, warm_report = _build(fast_root, use_cache=True, jobs=2)
+
+    assert len(serial) > 81 * 1
+    assert sorted(cold) == sorted(serial)
+    for name, data in serial.items():
+        assert cold[name] == data, f"cold parallel build differs in {name}"
+        assert warm[name] == data, f"cached build differs in {name}"
+    assert warm_report.changed == 0
+    assert cold_report.papers == warm_report.papers == 81
+
+
+def test_no_cache_writes_no_cache_folder(seed_with_content: Path, tmp_path: Path) -> None:
+    root = _copy(seed_with_content, tmp_path / "plain")
+    _build(root, use_cache=False, jobs=2)
+    assert not (root / cache.FOLDER).exists()
+
+
+def test_no_change_rebuild_rewrites_no_file(seed_with_content: Path, tmp_path: Path) -> None:
+    root = _copy(seed_with_content, tmp_path / "rebuild")
+    _build(root, use_cache=True, jobs=2)
+    site = root / "_site"
+    before = {p: p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()}
+    inodes = {p: p.stat().st_ino for p in before}
+    _, report = _build(root, use_cache=True, jobs=2)
+    after = {p: p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()}
+    assert report.changed == 0
+    assert after == before
+    # Carried over as the same inode (a hard link), not copied anew.
+    assert {p: p.stat().st_ino for p in after} == inodes
