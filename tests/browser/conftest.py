@@ -80,9 +80,12 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         server.server_close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium (installed by .ci/run through apt), never a downloaded browser build."""
+    """Debian's Chromium (installed by .ci/run through apt), never a downloaded browser build.
+
+    Module-scoped: one sync Playwright may run at a time, and other modules start their own.
+    """
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
