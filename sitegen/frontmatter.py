@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Any
 
 import yaml
@@ -51,11 +53,35 @@ def split(text: str, source: str) -> tuple[dict[str, Any], str]:
         raise ParseError(f"front matter: {problem}", Location(source, line)) from None
     except yaml.YAMLError as exc:
         raise ParseError(f"front matter: {exc}", Location(source, 1)) from None
+    except (ValueError, OverflowError) as exc:
+        # PyYAML's constructors raise plain errors for values that look typed but are not,
+        # e.g. the impossible date `2025-13-45`; the scanner's position is lost by then.
+        raise ParseError(
+            f"front matter: {exc}",
+            Location(source, _line_of_value(raw, exc)),
+            "quote the value to keep it as text",
+        ) from None
+    except RecursionError:
+        raise ParseError("front matter: nested too deeply", Location(source, 2)) from None
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
         raise ParseError("front matter must be a mapping of keys", Location(source, 2))
     return meta, body.lstrip("\n")
+
+
+_DATE_LIKE = re.compile(r"^[^#\n]*:\s*['\"]?\d{4}-\d{1,2}-\d{1,2}", re.MULTILINE)
+
+
+def _line_of_value(raw: str, exc: Exception) -> int:
+    """Best guess at the line of a value whose constructor failed: the first bad-looking date."""
+    for match in _DATE_LIKE.finditer(raw):
+        value = match.group(0).rsplit(":", 1)[-1].strip().strip("'\"")
+        try:
+            date.fromisoformat("-".join(f"{int(x):02d}" for x in value.split("-")))
+        except ValueError:
+            return raw.count("\n", 0, match.start()) + 2
+    return 2
 
 
 def dump(meta: dict[str, Any], body: str) -> str:
