@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 from sitegen import (
     cache,
@@ -33,6 +34,11 @@ PAGES_LIMIT_BYTES = 1_000_000_000
 SIZE_WARNING_SHARE = 0.8
 
 
+class StageWatcher(Protocol):
+    def start(self, stage: str) -> None: ...
+    def finish(self, stage: str) -> None: ...
+
+
 @dataclass
 class BuildReport:
     """What a build did: counts, warnings and the time each stage took."""
@@ -45,6 +51,8 @@ class BuildReport:
     changed: int = 0
     warnings: list[BuildWarning] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    # Told when each stage starts and ends (a progress display); not part of the report.
+    watcher: StageWatcher | None = field(default=None, repr=False, compare=False)
 
     @property
     def bytes_per_paper(self) -> int:
@@ -53,11 +61,15 @@ class BuildReport:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        if self.watcher:
+            self.watcher.start(name)
         start = time.perf_counter()
         try:
             yield
         finally:
             self.timings[name] = time.perf_counter() - start
+            if self.watcher:
+                self.watcher.finish(name)
 
 
 def size_warnings(total: int, papers: int) -> list[BuildWarning]:
@@ -127,6 +139,7 @@ def build(
     on_stage: Callable[[str, float], None] | None = None,
     use_cache: bool = True,
     jobs: int | None = None,
+    watcher: StageWatcher | None = None,
 ) -> BuildReport:
     """Run every stage in order; nothing is written until everything has rendered.
 
@@ -141,6 +154,7 @@ def build(
             force=force,
             on_stage=on_stage,
             jobs=parallel.default_jobs() if jobs is None else jobs,
+            watcher=watcher,
         )
         store.save()
     return report
@@ -153,8 +167,9 @@ def _build(
     force: bool,
     on_stage: Callable[[str, float], None] | None,
     jobs: int,
+    watcher: StageWatcher | None,
 ) -> BuildReport:
-    report = BuildReport()
+    report = BuildReport(watcher=watcher)
     protected = [config.content_dir, config.seeds_dir, config.templates_dir, config.root / "themes"]
     write.check_target(config.output_dir, root=config.root, protected=protected, force=force)
     taxonomy = site_taxonomy(config.taxonomy, config.tags)

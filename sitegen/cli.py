@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sitegen import __version__, serve
+from sitegen import __version__, progress, serve
 from sitegen.build import build
 from sitegen.check import check_site
 from sitegen.config import load_config
@@ -74,13 +74,15 @@ def _build(args: argparse.Namespace) -> int:
         if args.verbose:
             print(f"{name:<8} {seconds * 1000:8.1f} ms")
 
-    report = build(
-        config,
-        strict=args.strict,
-        on_stage=timing,
-        use_cache=not args.no_cache,
-        jobs=args.jobs,
-    )
+    with progress.StageProgress(sys.stdout, progress.wanted(sys.stdout)) as watcher:
+        report = build(
+            config,
+            strict=args.strict,
+            on_stage=timing,
+            use_cache=not args.no_cache,
+            jobs=args.jobs,
+            watcher=watcher,
+        )
     for warning in report.warnings:
         print(warning, file=sys.stderr)
     print(
