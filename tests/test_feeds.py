@@ -15,7 +15,7 @@ import pytest
 
 from sitegen.feeds import absolute_html, entry_time, xml_text
 from sitegen.frontmatter import split
-from tests.conftest import REPO_BASE_URL, build_project
+from tests.conftest import REPO_BASE_URL, build_project, seed_project
 
 ROOT_BASE_URL = "http://localhost:8000/"
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
@@ -354,3 +354,25 @@ def _trending(day_line: str, titles: list[str]) -> str:
         abstract = f"The abstract of {title.lower()}, long enough to read as one in the feed."
         parts += [title, "", abstract, ""]
     return "\n".join(parts)
+
+
+def test_two_builds_give_byte_identical_feeds_dated_only_from_the_data(
+    seed_site: Path, tmp_path: Path
+) -> None:
+    config, _ = build_project(seed_project(tmp_path / "again"))
+    names = ["feeds.opml"] + [
+        prefix + name
+        for prefix in channels(seed_site)
+        for name in ("feed.xml", "rss.xml", "feed.json")
+    ]
+    for name in names:
+        assert (config.output_dir / name).read_bytes() == (seed_site / name).read_bytes(), name
+    dated = re.compile(
+        r"<(updated|published|pubDate|lastBuildDate)>([^<]*)<|\"date_\w+\": \"([^\"]*)\""
+    )
+    stamps = set()
+    for name in names:
+        for match in dated.finditer((seed_site / name).read_text(encoding="utf-8")):
+            stamps.add(match.group(2) or match.group(3))
+    # feedgen stamps the build time wherever a date is left unset: every date must be 11 March.
+    assert stamps and all(s.startswith(("2025-03-11T00:", "Tue, 11 Mar 2025 00:")) for s in stamps)
