@@ -49,10 +49,19 @@ def split(text: str, source: str) -> tuple[dict[str, Any], str]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 2 if mark else 1
-        problem = exc.problem or "invalid YAML"
+        problem = " ".join((exc.problem or "invalid YAML").split())
+        raise ParseError(f"front matter: {problem}", Location(source, line)) from None
+    except yaml.reader.ReaderError as exc:
+        line = raw.count("\n", 0, exc.position) + 2
+        problem = (
+            f"character U+{exc.character:04X} is not allowed"
+            if isinstance(exc.character, int)
+            else "unreadable character"
+        )
         raise ParseError(f"front matter: {problem}", Location(source, line)) from None
     except yaml.YAMLError as exc:
-        raise ParseError(f"front matter: {exc}", Location(source, 1)) from None
+        message = " ".join(str(exc).split())
+        raise ParseError(f"front matter: {message}", Location(source, 1)) from None
     except (ValueError, OverflowError) as exc:
         # PyYAML's constructors raise plain errors for values that look typed but are not,
         # e.g. the impossible date `2025-13-45`; the scanner's position is lost by then.

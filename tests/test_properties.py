@@ -1,0 +1,306 @@
+"""Property tests: arbitrary text never crashes a reader, and content pages round-trip."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sitegen import content, frontmatter, markup, sources
+from sitegen.errors import SitegenError
+from sitegen.models import Appearance, ParseResult
+from sitegen.taxonomy import Taxonomy, load_taxonomy
+
+SOURCE = "seeds/2025-03-11.txt"
+TAXONOMY = load_taxonomy()
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Pieces of every input format, so that generated text reaches past the first syntax check.
+FRAGMENTS = [
+    "\n",
+    "\n\n",
+    "Mar 11",
+    "March 11, 2025",
+    "Published on Mar 12",
+    "new",
+    "Subscribe",
+    "A Title Of A Paper",
+    "An abstract sentence that is long enough to count as prose in a dump.",
+    '<?xml version="1.0"?>',
+    '<feed xmlns="http://www.w3.org/2005/Atom">',
+    "<entry>",
+    "</entry>",
+    "<title>",
+    "</title>",
+    "<summary>",
+    "</summary>",
+    "<id>http://arxiv.org/abs/2401.12345v2</id>",
+    "<published>2025-03-11T00:00:00Z</published>",
+    '<rss version="2.0"><channel>',
+    "<item>",
+    "</item>",
+    "<![CDATA[",
+    "]]>",
+    "&amp;",
+    "&#0;",
+    "&bogus;",
+    "[",
+    "]",
+    "{",
+    "}",
+    '{"paper": {"id": "2401.12345", "title": "T", "summary": "S", "authors": [{"name": 1}]}, ',
+    '"publishedAt": "2025-03-11T10:00:00.000Z"',
+    '"publishedAt": "9999-99-99"',
+    '"title": null',
+    ",",
+    ":",
+    '"',
+    "@misc{key,",
+    "@article{",
+    "title={A {Nested} Title},",
+    "author={A. Person and B. Person},",
+    "year={2025},",
+    "eprint={2401.12345},",
+    "month={dec},",
+    "@string{x = {y}}",
+    "%",
+    "\\",
+    "\\url{",
+    "$",
+    "\x00",
+    "\x07",
+    "\u202e",
+    "\ud800",
+    "\ufeff",
+    "\r\n",
+]
+shaped_text = st.lists(
+    st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=12)), max_size=40
+).map("".join)
+any_text = st.one_of(st.text(max_size=400), shaped_text)
+
+
+def check_result(result: ParseResult) -> None:
+    assert isinstance(result, ParseResult)
+    for paper in result.papers:
+        assert isinstance(paper.title, str) and isinstance(paper.day, date)
+
+
+def check_error(exc: SitegenError) -> None:
+    assert exc.location is not None, f"error without a location: {exc}"
+    assert exc.location.file
+    assert "\n" not in str(exc).strip()
+
+
+@pytest.mark.parametrize("fmt", sources.FORMATS, ids=lambda f: f.name)
+@SETTINGS
+@given(text=any_text, year=st.one_of(st.none(), st.integers(1900, 2200)))
+def test_every_parser_returns_papers_or_a_located_error(
+    fmt: sources.Format, text: str, year: int | None
+) -> None:
+    try:
+        fmt.sniff(text, SOURCE)
+        check_result(fmt.parse(text, SOURCE, year))
+    except SitegenError as exc:
+        check_error(exc)
+
+
+@SETTINGS
+@given(
+    data=st.one_of(
+        st.binary(max_size=300), shaped_text.map(lambda t: t.encode("utf-8", "surrogatepass"))
+    )
+)
+def test_any_bytes_in_seeds_give_papers_or_a_located_error(data: bytes) -> None:
+    try:
+        check_result(sources.parse_text(sources.decode(data, SOURCE), SOURCE, 2025))
+    except SitegenError as exc:
+        check_error(exc)
+
+
+YAML_FRAGMENTS = [
+    "---\n",
+    "title: ",
+    "date: ",
+    "2025-03-11",
+    "2025-13-45",
+    "slug: ",
+    "tags: ",
+    "authors: ",
+    "appeared: ",
+    "- date: 2025-03-11\n",
+    "  rank: x\n",
+    "[",
+    "]",
+    "{",
+    "}",
+    "&a ",
+    "*a",
+    "!!python/object:os.system ",
+    "!!binary ",
+    "? ",
+    ": ",
+    "'",
+    '"',
+    "\n",
+    "  ",
+    "\t",
+    "#",
+    "|",
+    ">",
+    "%YAML 1.1\n",
+    "1e999",
+    "null",
+    "~",
+]
+front_matter_text = st.lists(
+    st.one_of(st.sampled_from(YAML_FRAGMENTS), st.text(max_size=8)), max_size=30
+).map(lambda parts: "---\n" + "".join(parts))
+page_text = st.one_of(st.text(max_size=300), front_matter_text)
+
+
+@SETTINGS
+@given(text=page_text)
+def test_front_matter_reader_returns_a_mapping_or_a_located_error(text: str) -> None:
+    try:
+        meta, body = frontmatter.split(text, "content/papers/x.md")
+    except SitegenError as exc:
+        check_error(exc)
+        return
+    assert isinstance(meta, dict) and isinstance(body, str)
+
+
+def _load(text: str, taxonomy: Taxonomy) -> None:
+    try:
+        paper = content.load_paper_page("content/papers/x.md", text, taxonomy, {})
+        assert paper.appearances and paper.title
+        page = content.load_page("content/x.md", text)
+        assert page.title
+    except SitegenError as exc:
+        check_error(exc)
+
+
+@SETTINGS
+@given(text=page_text)
+def test_content_loader_returns_pages_or_a_located_error(text: str) -> None:
+    _load(text, TAXONOMY)
+
+
+json_values = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=False),
+        st.text(max_size=20),
+        st.dates().map(str),
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+KEYS = [
+    "title",
+    "slug",
+    "key",
+    "date",
+    "source",
+    "appeared",
+    "tags",
+    "remove_tags",
+    "arxiv_id",
+    "version",
+    "authors",
+    "categories",
+    "links",
+    "digest",
+    "upstream",
+    "note",
+]
+
+
+@SETTINGS
+@given(
+    meta=st.dictionaries(st.sampled_from(KEYS), json_values, max_size=8), body=st.text(max_size=80)
+)
+def test_content_loader_survives_any_front_matter_values(
+    meta: dict[str, object], body: str
+) -> None:
+    # JSON is valid YAML: every combination of key and value type reaches the loader.
+    _load(f"---\n{json.dumps(meta)}\n---\n{body}", TAXONOMY)
+
+
+# --- round trip ------------------------------------------------------------------------------
+
+line_text = (
+    st.text(
+        st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"),
+        min_size=1,
+        max_size=60,
+    )
+    .map(markup.clean_text)
+    .filter(lambda t: t.strip() == t and t != "")
+)
+body_text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"), max_size=300
+).map(lambda t: markup.clean_text(t).strip())
+arxiv_ids = st.one_of(
+    st.none(),
+    st.from_regex(r"\A2[0-9]{3}\.[0-9]{5}\Z"),
+    st.from_regex(r"\A(cond-mat|hep-th|math)/0[0-9]{6}\Z"),
+)
+appearances = st.lists(
+    st.builds(
+        Appearance,
+        day=st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 12, 31)),
+        source=st.sampled_from(["seeds/2025-03-11.txt", "seeds/a b.json", "seeds/ü.bib"]),
+        rank=st.integers(1, 500),
+    ),
+    min_size=1,
+    max_size=4,
+    unique_by=lambda a: (a.day, a.source),
+).map(lambda items: tuple(sorted(items, key=lambda a: (a.day, a.source))))
+
+
+@st.composite
+def merged_papers(draw: st.DrawFn) -> content.MergedPaper:
+    arxiv_id = draw(arxiv_ids)
+    title = draw(line_text)
+    return content.MergedPaper(
+        key=f"arxiv:{arxiv_id}" if arxiv_id else f"title:{title.casefold()}",
+        title=title,
+        abstract=draw(body_text),
+        appearances=draw(appearances),
+        arxiv_id=arxiv_id,
+        version=draw(st.one_of(st.none(), st.integers(1, 30))),
+        revised=draw(st.one_of(st.none(), st.dates(date(1990, 1, 1), date(2100, 12, 31)))),
+        authors=tuple(draw(st.lists(line_text, max_size=4))),
+        categories=tuple(draw(st.lists(st.sampled_from(["cs.CL", "cs.LG", "hep-th"]), max_size=2))),
+        links=tuple(draw(st.lists(st.just("https://github.com/a/b"), max_size=1))),
+    )
+
+
+EMPTY_TAXONOMY = Taxonomy(rules=())
+
+
+@SETTINGS
+@given(paper=merged_papers())
+def test_every_paper_written_to_content_reads_back_equal(paper: content.MergedPaper) -> None:
+    text = content.render_page(paper, "some-slug", ())
+    meta, body = frontmatter.split(text, "content/papers/some-slug.md")
+    assert content.is_pristine(meta, body)
+    loaded = content.load_paper_page("content/papers/some-slug.md", text, EMPTY_TAXONOMY, {})
+    assert loaded.title == paper.title
+    assert loaded.body.rstrip("\n") == paper.abstract
+    assert loaded.appearances == paper.appearances
+    assert loaded.arxiv_id == paper.arxiv_id
+    assert loaded.key == paper.key
+    assert loaded.authors == paper.authors
+    assert loaded.categories == paper.categories
+    assert loaded.links == paper.links
+    assert loaded.revised == paper.revised
+    assert loaded.slug == "some-slug"
