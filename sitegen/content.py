@@ -27,6 +27,7 @@ from sitegen.models import (
 from sitegen.taxonomy import Taxonomy, auto_tags
 
 PAPERS_DIR = "papers"
+
 # Keys sitegen writes; every other key in a page belongs to a person and is never touched.
 DIGEST_KEY = "digest"
 UPSTREAM_KEY = "upstream"
@@ -130,8 +131,8 @@ def _reduce(key: str, records: list[Paper]) -> MergedPaper:
         arxiv_id=next((p.arxiv_id for p in [best, *records] if p.arxiv_id), None),
         version=best.version,
         revised=revised,
-        authors=first_nonempty("authors"),
-        categories=first_nonempty("categories"),
+        authors=tuple(markup.clean_text(a) for a in first_nonempty("authors")),
+        categories=tuple(markup.clean_text(c) for c in first_nonempty("categories")),
         links=tuple(links),
     )
 
@@ -240,7 +241,7 @@ def merge(
             slug = slug_value if isinstance(slug_value, str) else path.rsplit("/", 1)[-1][:-3]
             if not is_pristine(page.meta, page.body):
                 appearances[_page_key(page.meta, paper.key)] = paper.appearances
-                if page.meta.get(UPSTREAM_KEY) != _upstream(paper):
+                if page.meta.get(UPSTREAM_KEY, _upstream(paper)) != _upstream(paper):
                     warnings.append(
                         BuildWarning(
                             "the feed's title or abstract changed, but this page was edited by "
@@ -280,10 +281,11 @@ def _str_tuple(meta: Mapping[str, Any], name: str, path: str) -> tuple[str, ...]
     if value is None:
         return ()
     if isinstance(value, str):
-        return (value,)
+        value = [value]
     if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
         raise ParseError(f"front matter `{name}` must be a list of strings", Location(path))
-    return tuple(str(v) for v in value)
+    # Hand-typed values are as untrusted as scraped ones: no controls or bidi tricks.
+    return tuple(markup.clean_text(str(v)) for v in value)
 
 
 def _as_date(value: object, path: str, name: str) -> date:
@@ -374,7 +376,7 @@ def load_paper_page(
     return PaperPage(
         key=key,
         slug=slug,
-        title=title.strip(),
+        title=markup.clean_text(title).strip(),
         body=body,
         appearances=tuple(sorted(found.values(), key=lambda a: (a.day, a.source))),
         tags=tuple(sorted(tags)),
@@ -415,7 +417,7 @@ def load_page(path: str, text: str) -> Page:
     if problem:
         raise ParseError(f"bad slug {slug!r}: {problem}", Location(path), "fix `slug:`")
     assert isinstance(slug, str)
-    return Page(slug=slug, title=title.strip(), body=body, content_path=path)
+    return Page(slug=slug, title=markup.clean_text(title).strip(), body=body, content_path=path)
 
 
 def check_collisions(papers: Iterable[PaperPage], pages: Iterable[Page]) -> None:

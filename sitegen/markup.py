@@ -9,14 +9,20 @@ from functools import lru_cache
 from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 from sitegen import cache, mathml
 
-# C0 controls (XML refuses them), bidi overrides and zero-width characters (they can disguise
-# text and URLs); tab and newline stay.
+# C0 and C1 controls, lone surrogates and non-characters (XML refuses them, UTF-8 cannot hold
+# surrogates), bidi controls and zero-width or invisible characters (they can disguise text and
+# URLs); tab and newline stay.
 _UNSAFE_CHARS = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufff9-\ufffb]"
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb\ufffe\uffff]"
 )
 _SPACE = re.compile(r"\s+")
 
@@ -148,13 +154,36 @@ def _with_math(md: MarkdownIt) -> MarkdownIt:
     )
 
 
+def _render_image(
+    self: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    """Only same-site images load: a remote or `data:` image in scraped text would make every
+    reader's browser fetch (and report to) whatever the feed chose, so it becomes a link."""
+    token = tokens[idx]
+    src = str(token.attrGet("src") or "")
+    remote = src.startswith("//") or re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", src) is not None
+    if not remote:
+        return RendererHTML.image(self, tokens, idx, options, env)
+    alt = escapeHtml(self.renderInlineAsText(token.children, options, env))
+    if src.lower().startswith(("http://", "https://")):
+        return f'<a href="{escapeHtml(src)}">{alt or escapeHtml(src)}</a>'
+    return alt
+
+
+def _local_images(md: MarkdownIt) -> MarkdownIt:
+    md.add_render_rule("image", _render_image)
+    return md
+
+
 class Renderer:
     """One Markdown parser pair for the whole build: linkify only where a text has a URL."""
 
     def __init__(self) -> None:
         # js-default: raw HTML off and javascript:/vbscript:/data: links refused.
-        self._plain = _with_math(MarkdownIt("js-default"))
-        self._linking = _with_math(MarkdownIt("js-default", {"linkify": True}).enable("linkify"))
+        self._plain = _local_images(_with_math(MarkdownIt("js-default")))
+        self._linking = _local_images(
+            _with_math(MarkdownIt("js-default", {"linkify": True}).enable("linkify"))
+        )
 
     def _parser(self, text: str) -> MarkdownIt:
         return self._linking if ("://" in text or "www." in text) else self._plain
