@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from markupsafe import Markup
@@ -49,7 +49,7 @@ class PaperView:
     arxiv_url: str | None = None
     pdf_url: str | None = None
     bibtex: str = ""
-    json_ld: Markup = Markup("")  # JSON with <, >, & escaped: safe inside <script>
+    json_ld: Markup = field(default_factory=Markup)  # <, >, & escaped: safe in <script>
     citation_meta: tuple[tuple[str, str], ...] = ()  # (name, content) of citation_* tags
     prev_in_day: LinkView | None = None  # the neighbours in the first day's feed order
     next_in_day: LinkView | None = None
