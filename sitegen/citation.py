@@ -10,6 +10,8 @@ from datetime import date
 
 from slugify import slugify
 
+from sitegen import markup
+
 # Words a citation key should not be built from (`the-...` keys are what people rename first).
 _STOP_WORDS = frozenset(
     [
@@ -53,6 +55,7 @@ class CitationInput:
     arxiv_id: str | None
     keywords: Sequence[str]
     site_title: str
+    title_source: str = ""  # the title as scraped, so BibTeX keeps its `$...$` math as TeX
 
 
 def arxiv_abs_url(arxiv_id: str) -> str:
@@ -92,9 +95,26 @@ def _bibtex_escape(text: str) -> str:
     return _BIBTEX_SPECIAL.sub(lambda m: _BIBTEX_ESCAPES.get(m.group(1), "\\" + m.group(1)), text)
 
 
+def _bibtex_title(paper: CitationInput) -> str:
+    """The plain title escaped for BibTeX, with any `$...$` math kept as the TeX it was."""
+    parts = markup.split_math(paper.title_source)
+    if len(parts) == 1:
+        return _bibtex_escape(paper.title)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            out.append(f"${part}$")
+            continue
+        plain = markup.to_plain(part)  # to_plain trims: keep the spaces around the formulas
+        lead = " " if part[:1].isspace() and plain else ""
+        trail = " " if part[-1:].isspace() and plain else ""
+        out.append(lead + _bibtex_escape(plain) + trail)
+    return "".join(out).strip()
+
+
 def bibtex(paper: CitationInput) -> str:
     """A `@misc` entry as arXiv's own export writes it; the title is braced to keep its case."""
-    fields: list[tuple[str, str]] = [("title", "{" + _bibtex_escape(paper.title) + "}")]
+    fields: list[tuple[str, str]] = [("title", "{" + _bibtex_title(paper) + "}")]
     if paper.authors:
         fields.append(("author", " and ".join(_bibtex_escape(a) for a in paper.authors)))
     fields.append(("year", str(paper.day.year)))

@@ -118,6 +118,11 @@ def latex_to_markdown(text: str) -> str:
     return _ESCAPED.sub(lambda m: "\\" + m.group(1) if m.group(1) in "_#{}$" else m.group(1), text)
 
 
+def split_math(text: str) -> list[str]:
+    """Prose and the TeX inside `$...$` alternately: even indexes prose, odd indexes math."""
+    return _MATH.split(_TEXT_ONLY_MATH.sub(r"\1", text))
+
+
 def to_plain(text: str) -> str:
     """Unicode plain text without markup, for <title>, meta tags, slugs and feed titles."""
     return cache.memo("plain", (text,), lambda: _to_plain(text))

@@ -138,6 +138,7 @@ def paper_view(
         arxiv_id=paper.arxiv_id,
         keywords=tuple(tag_labels.get(t, t) for t in paper.tags),
         site_title=config.title,
+        title_source=paper.title,
     )
     return PaperView(
         slug=paper.slug,

@@ -158,3 +158,13 @@ def test_day_neighbours_follow_the_feed_order(seed_site: Path) -> None:
     assert first.xpath("//nav[@class='day-nav']/a[@rel='next']/@href") == [order[1]]
     last = lxml.html.fromstring((seed_site / order[-1].strip("/") / "index.html").read_bytes())
     assert not last.xpath("//nav[@class='day-nav']/a[@rel='next']")
+
+
+def test_bibtex_keeps_title_math_as_tex() -> None:
+    paper = _input(
+        title="Scaling 𝒪(n^2) Attention with Ringo, 50% faster",
+        title_source=r"Scaling $\mathcal{O}(n^2)$ Attention with $\textit{Ringo}$, 50\% faster",
+    )
+    library = bibtexparser.parse_string(citation.bibtex(paper))
+    (entry,) = library.entries
+    assert entry["title"] == r"{Scaling $\mathcal{O}(n^2)$ Attention with Ringo, 50\% faster}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import shutil
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.conftest import REPO, build_project, seed_project
+from tests.conftest import REPO, build_project, seed_project, write_tree
 
 BASE_PATH = "/repo/"
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
@@ -62,12 +63,11 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="session")
-def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """(site URL with base path, output folder) of the seed site built for that URL."""
+@contextlib.contextmanager
+def _serve(root: Path) -> Iterator[tuple[str, Path]]:
+    """Build the project at root for its own local URL, serve it; yield (site URL, output)."""
     port = _free_port()
     site_url = f"http://127.0.0.1:{port}{BASE_PATH}"
-    root = seed_project(tmp_path_factory.mktemp("browser-site"))
     config, _ = build_project(root, base_url=site_url)
     handler = functools.partial(_BasePathHandler, directory=str(config.output_dir))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
@@ -78,6 +78,37 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """(site URL with base path, output folder) of the seed site built for that URL."""
+    with _serve(seed_project(tmp_path_factory.mktemp("browser-site"))) as served:
+        yield served
+
+
+MATH_FEED = r"""Mar 12
+
+Scaling $\mathcal{O}(n^2)$ Attention to $10^6$ Tokens with $\textit{Ringo}$
+
+We cut the cost from $O(n^2)$ to $O(n \log n)$ for sequences of length $n \geq 10^6$, where
+$\sum_{i=1}^{n} \alpha_i = 1$ and a rank $r \ll d$. It costs $5 and $6 per run, and an
+unknown $\frobnicate{x}$ macro stays readable. See \url{https://example.com/ringo}.
+
+A Second Paper on $\beta$-VAEs
+
+Plain abstract with 12.5\% fewer steps (\eg on GSM8K).
+"""
+
+
+@pytest.fixture(scope="session")
+def served_math_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A small site whose titles and abstracts carry `$...$` math."""
+    root = tmp_path_factory.mktemp("math-site")
+    shutil.copy2(REPO / "sitegen.toml", root / "sitegen.toml")
+    write_tree(root, {"seeds/2025-03-12.txt": MATH_FEED})
+    with _serve(root) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

@@ -220,3 +220,30 @@ def test_screenshots(
         assert page.evaluate("document.documentElement.scrollWidth") <= width
     finally:
         ctx.close()
+
+
+def test_math_renders_as_mathml_in_the_browser(
+    context: BrowserContext, served_math_site: tuple[str, Path], screenshot_dir: Path
+) -> None:
+    site_url, _ = served_math_site
+    visit = Visit(context.new_page(), site_url)
+    visit.open("")
+    link = visit.page.locator("ol.papers h2 a").first
+    assert link.locator("math").count() == 2
+    link.click()
+    visit.page.wait_for_load_state()
+    page = visit.page
+    # Chromium lays MathML out natively: each formula has a real box, no script involved.
+    boxes = page.locator("main math").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect().width)"
+    )
+    assert len(boxes) >= 6 and all(w > 0 for w in boxes)
+    assert page.locator("h1 em", has_text="Ringo").count() == 1
+    text = page.locator("main").inner_text()
+    assert "$5 and $6" in text  # currency, not math
+    assert "\\frobnicate{x}" in page.locator("code.tex").inner_text()  # the escaped fallback
+    assert "\\mathcal" not in text and "\\log" not in text and "\\url" not in text
+    title = page.title()
+    assert title.startswith("Scaling 𝒪(n^2) Attention to 10^6 Tokens with Ringo")
+    assert visit.console_errors == [] and visit.failures == []
+    page.screenshot(path=str(screenshot_dir / "math-paper-1280-light-top.png"))
