@@ -25,6 +25,7 @@ RESERVED_SLUGS = frozenset(
         "papers",
         "feeds",
         "search",
+        "pagefind",
         "sitemap",
         "robots",
         "404",

@@ -305,7 +305,21 @@ def test_same_corpus_gives_the_same_paths_and_bytes(
 
 
 @pytest.mark.parametrize(
-    "slug", ["..", ".hidden", "index", "CON", "con", "feed", "", "a/b", "Upper", "x" * 91, "a--b"]
+    "slug",
+    [
+        "..",
+        ".hidden",
+        "index",
+        "CON",
+        "con",
+        "feed",
+        "pagefind",
+        "",
+        "a/b",
+        "Upper",
+        "x" * 91,
+        "a--b",
+    ],
 )
 def test_hand_written_slugs_are_validated(slug: str) -> None:
     assert urls.slug_problem(slug) is not None
@@ -343,6 +357,10 @@ GOOD_FEED = "Mar 11\n\nA Perfectly Fine Paper Title\n\n" + "A fine abstract. " *
         (
             {"seeds/2025-03-12.xml": TRUNCATED_XML},
             "seeds/2025-03-12.xml:13: malformed XML",
+        ),
+        (
+            {"seeds/2025-03-12.bib": "@misc{x,\n title={A truncated entr"},
+            "seeds/2025-03-12.bib: this feed has no papers",
         ),
         (
             {"content/papers/mine.md": b"---\ntitle: A\ndate: 2025-03-11\n---\n\n\xc3\x28 body\n"},
@@ -395,6 +413,7 @@ GOOD_FEED = "Mar 11\n\nA Perfectly Fine Paper Title\n\n" + "A fine abstract. " *
         "blank-seed-with-bom",
         "truncated-json",
         "truncated-xml",
+        "truncated-bibtex",
         "invalid-utf8-page",
         "bad-yaml",
         "unclosed-front-matter",
