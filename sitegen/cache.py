@@ -14,6 +14,7 @@ import os
 import pickle
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,13 +23,24 @@ FOLDER = ".sitegen-cache"
 _FORMAT = 1
 
 
+# The modules whose code decides a cached value, and the libraries they call.
+_PRODUCERS = ("markup.py", "mathml.py", "frontmatter.py", "taxonomy.py", "taxonomy.toml")
+_LIBRARIES = ("markdown-it-py", "mdit-py-plugins", "linkify-it-py", "latex2mathml", "pyyaml")
+
+
 def _code_fingerprint() -> str:
-    """A hash of every sitegen module: a changed renderer must never serve old results."""
+    """A hash of the code behind cached values: a changed renderer must never serve old results."""
     digest = hashlib.sha256(str(_FORMAT).encode())
     package = Path(__file__).parent
-    for path in sorted(package.rglob("*.py")) + sorted(package.glob("*.toml")):
-        digest.update(path.relative_to(package).as_posix().encode())
-        digest.update(path.read_bytes())
+    for name in _PRODUCERS:
+        path = package / name
+        digest.update(name.encode())
+        digest.update(path.read_bytes() if path.is_file() else b"-")
+    for library in _LIBRARIES:
+        try:
+            digest.update(f"{library}={metadata.version(library)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{library}=-".encode())
     return digest.hexdigest()[:16]
 
 
