@@ -200,7 +200,7 @@ def _build(
         url_map = urls.UrlMap(config.base_url)
         site_views = views.build_views(site, config, url_map)
         outputs: list[OutputFile] = [
-            *render.render_pages(site, site_views, config, url_map),
+            *render.render_pages(site, site_views, config, url_map, jobs),
             *feeds.render_feeds(site_views, config, url_map),
             *render.static_files(config),
         ]

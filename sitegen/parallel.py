@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TypeVar
 
 from sitegen import cache, content, markup, urls, views
@@ -20,10 +20,12 @@ from sitegen.errors import SitegenError
 from sitegen.taxonomy import Taxonomy
 
 T = TypeVar("T")
+R = TypeVar("R")
 # Below this many items a pool costs more than it saves.
 MIN_ITEMS = 200
 
 _work: tuple[Callable[[object], None], Sequence[object]] | None = None
+_mapping: tuple[Callable[[object], object], Sequence[object]] | None = None
 
 
 def default_jobs() -> int:
@@ -84,3 +86,30 @@ def warm_papers(
         views.paper_view(paper, config, url_map, renderer, {})
 
     return prewarm(task, todo, jobs)
+
+
+def _map_chunk(bounds: tuple[int, int]) -> list[object]:
+    assert _mapping is not None
+    function, items = _mapping
+    return [function(item) for item in items[bounds[0] : bounds[1]]]
+
+
+def map_ordered(function: Callable[[T], R], items: Sequence[T], jobs: int) -> Iterator[R]:
+    """`map(function, items)` across forked workers, yielding results in the items' order.
+
+    Each worker uses its forked copy of whatever `function` holds (compiled templates, views),
+    so nothing but the results crosses a pipe; chunks keep memory to a few chunks' results.
+    """
+    global _mapping
+    if jobs <= 1 or len(items) < MIN_ITEMS or "fork" not in multiprocessing.get_all_start_methods():
+        yield from map(function, items)
+        return
+    step = max(1, min(250, -(-len(items) // (jobs * 4))))
+    bounds = [(i, min(i + step, len(items))) for i in range(0, len(items), step)]
+    _mapping = (function, items)  # type: ignore[assignment]
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            for results in pool.imap(_map_chunk, bounds):
+                yield from results  # type: ignore[misc]
+    finally:
+        _mapping = None

@@ -12,7 +12,7 @@ import jinja2
 from markupsafe import Markup
 
 from sitegen import feeds as feeds_module
-from sitegen import markup, urls
+from sitegen import markup, parallel, urls
 from sitegen.config import Config
 from sitegen.errors import ConfigError
 from sitegen.models import OutputFile, Site
@@ -177,19 +177,22 @@ class SiteRenderer:
 
 
 def render_pages(
-    site: Site, views: SiteViews, config: Config, url_map: urls.UrlMap
+    site: Site, views: SiteViews, config: Config, url_map: urls.UrlMap, jobs: int = 1
 ) -> Iterator[OutputFile]:
-    """Every HTML page of the site, plus sitemap and robots.txt."""
+    """Every HTML page of the site, plus sitemap and robots.txt; paper pages in `jobs` processes."""
     r = SiteRenderer(config, url_map)
     yield from r.paginated("index.html", views.papers, urls.home_path, title=config.title)
-    for view in views.papers:
-        yield r.page(
+
+    def paper_page(view: PaperView) -> OutputFile:
+        return r.page(
             "paper.html",
             urls.paper_path(view.slug),
             paper=view,
             title=view.title,
             description=view.description,
         )
+
+    yield from parallel.map_ordered(paper_page, views.papers, jobs)
     yield r.page("tags.html", urls.tags_index_path(), tags=views.tags, title="Tags")
     for tag in views.tags:
         feeds = tag_feeds(url_map, tag.slug, tag.label) + r.info.feeds
