@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import queue
 import re
 import shutil
 import signal
@@ -11,7 +12,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -213,14 +214,56 @@ class _SourceFilter(watchfiles.DefaultFilter):
         return any(file == r or r in file.parents for r in self.roots)
 
 
-def _watch_dirs(roots: list[Path], project: Path) -> list[Path]:
-    """The project folder, plus any watched root that lies outside it and exists."""
-    dirs = [project]
-    for root in roots:
-        folder = root if root.is_dir() else root.parent
-        if folder.is_dir() and project not in folder.parents and folder != project:
-            dirs.append(folder)
-    return sorted(set(dirs))
+class _Watcher:
+    """Batches of changed source paths: folders watched deeply, files through their folder."""
+
+    def __init__(self, roots: list[Path]) -> None:
+        self.roots = sorted({r.resolve() for r in roots})
+        self.filter = _SourceFilter(self.roots)
+        self.queue: queue.Queue[set[str]] = queue.Queue()
+
+    def _plan(self) -> tuple[list[Path], list[Path]]:
+        deep = [r for r in self.roots if r.is_dir()]
+        # A file is watched through its folder, which sees an editor's save-by-rename; a folder
+        # that does not exist yet, through its parent, which sees it appear.
+        parents = {r.parent for r in self.roots if not r.is_dir() and r.parent.is_dir()}
+        return deep, sorted(parents - set(deep))
+
+    def _pump(self, paths: list[Path], recursive: bool, stop: threading.Event) -> None:
+        for batch in watchfiles.watch(
+            *paths,
+            watch_filter=self.filter,
+            debounce=300,
+            recursive=recursive,
+            stop_event=stop,
+            raise_interrupt=False,
+        ):
+            self.queue.put({p for _, p in batch})
+
+    def batches(self) -> Iterator[set[str]]:
+        """Blocks until something changes; restarts its watches when a watched folder appears."""
+        appeared: set[str] = set()
+        while True:
+            plan = self._plan()
+            stop = threading.Event()
+            for paths, recursive in ((plan[0], True), (plan[1], False)):
+                if paths:
+                    args = (paths, recursive, stop)
+                    threading.Thread(target=self._pump, args=args, daemon=True).start()
+            try:
+                if appeared:  # a new folder (e.g. templates/) counts as a change once watched
+                    yield appeared
+                while (current := self._plan()) == plan:
+                    try:
+                        batch = self.queue.get(timeout=0.5)
+                    except queue.Empty:
+                        continue
+                    while not self.queue.empty():
+                        batch |= self.queue.get_nowait()
+                    yield batch
+                appeared = {str(p) for p in set(current[0]) - set(plan[0])}
+            finally:
+                stop.set()
 
 
 def _say(line: str) -> None:
@@ -270,11 +313,8 @@ def run(
         threading.Thread(target=server.serve_forever, name="sitegen-serve", daemon=True).start()
         serving = True
         say(f"serving {url} (Ctrl+C to stop)")
-        roots = watched_roots(first, config_file)
-        for changes in watchfiles.watch(
-            *_watch_dirs(roots, first.root), watch_filter=_SourceFilter(roots), debounce=300
-        ):
-            names = sorted({first.relative(Path(p)) for _, p in changes})
+        for changes in _Watcher(watched_roots(first, config_file)).batches():
+            names = sorted(first.relative(Path(p)) for p in changes)
             say(f"changed: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}")
             try:
                 rebuild()

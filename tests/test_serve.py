@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from sitegen.serve import VERSION_PATH, inject_reload, local_base_url
-from tests.conftest import REPO_BASE_URL, seed_project
+from tests.conftest import REPO, REPO_BASE_URL, seed_project
 
 DEADLINE = 120.0  # seconds: a bound on waiting, never an assertion about speed
 EDITED_TITLE = "Served Straight After The Edit"
@@ -156,6 +157,35 @@ def test_a_broken_edit_keeps_the_last_good_site_and_reports_the_error(served: Se
         if time.monotonic() > deadline:
             pytest.fail(f"the fixed build never cleared the error:\n{served.log.read_text()}")
         time.sleep(0.2)
+
+
+def wait_until_served(served: Served, path: str, text: str) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while text not in served.get(path)[2]:
+        if time.monotonic() > deadline:
+            pytest.fail(f"{text!r} was never served at {path}:\n{served.log.read_text()}")
+        time.sleep(0.2)
+
+
+def test_a_config_saved_by_rename_is_picked_up(served: Served) -> None:
+    config = served.project / "sitegen.toml"
+    text = config.read_text(encoding="utf-8")
+    assert 'title = "Trending Papers"' in text
+    fresh = config.with_name("sitegen.toml.new")  # editors save to a new file, then rename it
+    fresh.write_text(text.replace('title = "Trending Papers"', 'title = "Renamed Site"'))
+    os.replace(fresh, config)
+    wait_until_served(served, "/repo/", "<title>Renamed Site</title>")
+
+
+def test_a_templates_folder_created_while_serving_is_watched(served: Served) -> None:
+    theme = REPO / "themes" / "default" / "templates" / "404.html"
+    assert "Page not found" in theme.read_text(encoding="utf-8")
+    override = served.project / "templates" / "404.html"
+    override.parent.mkdir()
+    override.write_text(theme.read_text(encoding="utf-8").replace("Page not found", "Lost Here"))
+    wait_until_served(served, "/repo/404.html", "Lost Here")
+    override.write_text(theme.read_text(encoding="utf-8").replace("Page not found", "Lost Again"))
+    wait_until_served(served, "/repo/404.html", "Lost Again")
 
 
 def test_inject_reload_goes_before_the_last_body_end() -> None:
