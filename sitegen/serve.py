@@ -288,7 +288,13 @@ def run(
     first = load_config(config_path, base_url=base_url)
     config_file = config_path.resolve() if config_path else first.root / CONFIG_NAME
     state = BuildState()
-    server = PreviewServer((host, port), Path(), "/", state)
+    try:
+        server = PreviewServer((host, port), Path(), "/", state)
+    except OSError as exc:
+        raise SitegenError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            hint="choose another --port, or --port 0 for any free one",
+        ) from None
     workdir = Path(tempfile.mkdtemp(prefix="sitegen-serve-"))
     serving = False
     try:

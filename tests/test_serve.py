@@ -201,3 +201,22 @@ def test_local_base_url_keeps_the_base_path() -> None:
         "http://127.0.0.1:8000/repo/"
     )
     assert local_base_url("https://example.org/", "::1", 9) == "http://[::1]:9/"
+
+
+def test_a_busy_port_is_a_one_line_error(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "sitegen", "serve", "--port", str(port)],
+            cwd=seed_project(tmp_path / "p"),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use "
+        "(choose another --port, or --port 0 for any free one)\n"
+    )
