@@ -27,6 +27,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--base-url", help="public URL of the site, e.g. https://me.github.io/repo/")
     b.add_argument("--out", type=Path, help="output folder (default: _site)")
     b.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    b.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a non-empty output folder that sitegen did not create",
+    )
     b.add_argument("-v", "--verbose", action="store_true", help="print stage timings")
     b.add_argument(
         "--no-cache", action="store_true", help="ignore and do not write .sitegen-cache/"
@@ -78,6 +83,7 @@ def _build(args: argparse.Namespace) -> int:
         report = build(
             config,
             strict=args.strict,
+            force=args.force,
             on_stage=timing,
             use_cache=not args.no_cache,
             jobs=args.jobs,
@@ -104,6 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SitegenError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a file system failure outside the write stage's own handling
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error:{where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted; the previous site is unchanged", file=sys.stderr)
         return EXIT_FAILED
