@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from sitegen import __version__, progress, serve
@@ -12,6 +13,7 @@ from sitegen.build import build
 from sitegen.check import check_site
 from sitegen.config import load_config
 from sitegen.errors import SitegenError
+from sitegen.importer import import_feed
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -37,6 +39,15 @@ def _parser() -> argparse.ArgumentParser:
         "--no-cache", action="store_true", help="ignore and do not write .sitegen-cache/"
     )
     b.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
+    i = commands.add_parser("import", help="store a downloaded feed in seeds/ under a dated name")
+    i.add_argument("file", help="the feed file, or - for standard input")
+    i.add_argument("--config", type=Path, help="path to sitegen.toml (default: ./sitegen.toml)")
+    i.add_argument("--date", type=_iso_date, help="the feed's day, when the feed does not say")
+    i.add_argument(
+        "--force",
+        action="store_true",
+        help="accept an empty or unusually small feed, or replace that day's different file",
+    )
     c = commands.add_parser("check", help="check a built site's links, feeds and sitemap")
     c.add_argument("dir", nargs="?", type=Path, help="the built site (default: the output folder)")
     c.add_argument("--config", type=Path, help="path to sitegen.toml (default: ./sitegen.toml)")
@@ -48,6 +59,32 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=serve.DEFAULT_PORT, help="0 picks a free port")
     s.add_argument("-v", "--verbose", action="store_true", help="log every request")
     return parser
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2025-03-11") from None
+
+
+def _import(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    if args.file == "-":
+        data, label = sys.stdin.buffer.read(), "<stdin>"
+    else:
+        path = Path(args.file)
+        try:
+            data, label = path.read_bytes(), args.file
+        except OSError as exc:
+            raise SitegenError(f"cannot read {args.file}: {exc.strerror}") from None
+    result = import_feed(data, label, config, day=args.date, force=args.force)
+    where = config.relative(result.path)
+    if result.created:
+        print(f"imported {result.papers} papers for {result.day} into {where}")
+    else:
+        print(f"{where} already holds this feed; nothing to do")
+    return EXIT_OK
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -104,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command is None:
         args = _parser().parse_args(["build", *(argv or [])])
-    handlers = {"build": _build, "check": _check, "serve": _serve}
+    handlers = {"build": _build, "import": _import, "check": _check, "serve": _serve}
     try:
         return handlers[args.command](args)
     except SitegenError as exc:
