@@ -146,8 +146,13 @@ def build(
     Pure results (front matter, tags, Markdown) come from `.sitegen-cache/` unless `use_cache`
     is off, and are computed by `jobs` processes (default: one per core) when missing.
     """
+    protected = [config.content_dir, config.seeds_dir, config.templates_dir, config.root / "themes"]
+    # Refuse a dangerous target before anything, the lock file beside it included, is created.
+    write.check_target(config.output_dir, root=config.root, protected=protected, force=force)
     store = cache.for_project(config.root, use_cache)
-    with cache.using(store):
+    # Held for the whole build: two builds of one site must not interleave their content/
+    # merges either, not only their writes.
+    with write.output_lock(config.output_dir), cache.using(store):
         report = _build(
             config,
             strict=strict,
@@ -170,8 +175,6 @@ def _build(
     watcher: StageWatcher | None,
 ) -> BuildReport:
     report = BuildReport(watcher=watcher)
-    protected = [config.content_dir, config.seeds_dir, config.templates_dir, config.root / "themes"]
-    write.check_target(config.output_dir, root=config.root, protected=protected, force=force)
     taxonomy = site_taxonomy(config.taxonomy, config.tags)
 
     with report.stage("parse"):
@@ -206,10 +209,12 @@ def _build(
         ]
     with report.stage("search"):
         # Indexed before anything is written, so the swap publishes pages and index together.
-        outputs.extend(search.search_bundle(outputs))
+        # The index is a pure function of the pages: an unchanged site reuses the cached one.
+        pages = cache.digest_files((o.path, o.data) for o in outputs if o.path.endswith(".html"))
+        outputs.extend(cache.memo("search", (pages,), lambda: search.search_bundle(outputs)))
     # content/ first: it is the source of truth, and a refused write must not publish a site
     # whose pages exist nowhere else.
-    with report.stage("write"), write.output_lock(config.output_dir):
+    with report.stage("write"):
         write.write_content(merged.writes, config.root)
         written = write.write_site(outputs, config.output_dir)
     report.content_written = len(merged.writes)

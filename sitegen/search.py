@@ -42,7 +42,10 @@ def search_bundle(outputs: Iterable[OutputFile]) -> list[OutputFile]:
     Only pages with `data-pagefind-body` are copied for indexing (Pagefind would skip the others
     anyway once one page has it). Files come back sorted by path, under `pagefind/`.
     """
-    pages = [o for o in outputs if o.path.endswith(".html") and INDEXED_MARK in o.data]
+    html = [o for o in outputs if o.path.endswith(".html")]
+    # A site without papers yet still needs an index for its search page to load: Pagefind
+    # then indexes the plain pages (home, tags), as it does when no page is marked.
+    pages = [o for o in html if INDEXED_MARK in o.data] or html
     with tempfile.TemporaryDirectory(prefix="sitegen-search-") as tmp:
         site = Path(tmp) / "site"
         bundle = Path(tmp) / "bundle"

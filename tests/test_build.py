@@ -156,3 +156,26 @@ def test_rebuild_changes_nothing(tmp_path: Path) -> None:
     assert {p: t for p, t in after.items() if p.is_file()} == {
         p: t for p, t in output_before.items() if p.is_file()
     }
+
+
+def test_a_site_without_papers_yet_builds_and_searches(tmp_path: Path) -> None:
+    root = tmp_path / "empty"
+    root.mkdir()
+    (root / "content").mkdir()
+    (root / "content" / "about.md").write_text("---\ntitle: About\n---\n\nA reading group.\n")
+    config, report = build_project(root)
+    assert report.papers == 0
+    assert (config.output_dir / "about/index.html").is_file()
+    assert (config.output_dir / "pagefind/pagefind.js").is_file()
+    parsed = feedparser.parse((config.output_dir / "feed.xml").read_bytes())
+    assert parsed.bozo == 0 and parsed.entries == []
+
+
+def test_a_cjk_abstract_is_not_taken_for_a_title(tmp_path: Path) -> None:
+    feed = "Mar 11\n\n大型语言模型的推理\n\n我们研究大型语言模型的推理能力，并提出一种新的训练方法，在多个数学和代码基准上取得了显著提升。实验表明该方法在不同规模的模型上都能稳定地提高准确率。\n"
+    root = tmp_path / "cjk"
+    (root / "seeds").mkdir(parents=True)
+    (root / "seeds" / "2025-03-11.txt").write_text(feed, encoding="utf-8")
+    config, report = build_project(root)
+    assert report.papers == 1 and report.warnings == []
+    assert len(list((config.output_dir / "papers").iterdir())) == 1

@@ -73,7 +73,7 @@ def detect(text: str, source: str) -> Format:
 
 
 def parse_text(text: str, source: str, default_year: int | None = None) -> ParseResult:
-    """Parse one feed's text; the year for dates without one comes from the name, else the default."""
+    """Parse one feed's text; a yearless date takes the year from the name, else the default."""
     if not text.strip():
         raise ParseError("empty feed file", Location(source), "delete it or re-export the feed")
     year = year_from_name(source) or default_year

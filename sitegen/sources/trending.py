@@ -114,8 +114,12 @@ def _blocks(text: str) -> list[_Block]:
     return blocks
 
 
+# A CJK full stop ends a sentence too.
+_STOPS = (".", "。", "．")
+
+
 def _looks_like_abstract(block: str) -> bool:
-    return len(block) > _TITLE_MAX or (len(block) >= _SENTENCE_MIN and block.endswith("."))
+    return len(block) > _TITLE_MAX or (len(block) >= _SENTENCE_MIN and block.endswith(_STOPS))
 
 
 def parse(text: str, source: str, year: int | None) -> ParseResult:
