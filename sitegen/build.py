@@ -210,8 +210,8 @@ def _build(
     with report.stage("search"):
         # Indexed before anything is written, so the swap publishes pages and index together.
         # The index is a pure function of the pages: an unchanged site reuses the cached one.
-        pages = cache.digest_files((o.path, o.data) for o in outputs if o.path.endswith(".html"))
-        outputs.extend(cache.memo("search", (pages,), lambda: search.search_bundle(outputs)))
+        indexed = cache.digest_files((o.path, o.data) for o in outputs if o.path.endswith(".html"))
+        outputs.extend(cache.memo("search", (indexed,), lambda: search.search_bundle(outputs)))
     # content/ first: it is the source of truth, and a refused write must not publish a site
     # whose pages exist nowhere else.
     with report.stage("write"):

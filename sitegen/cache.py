@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -24,8 +24,22 @@ _FORMAT = 1
 
 
 # The modules whose code decides a cached value, and the libraries they call.
-_PRODUCERS = ("markup.py", "mathml.py", "frontmatter.py", "taxonomy.py", "taxonomy.toml")
-_LIBRARIES = ("markdown-it-py", "mdit-py-plugins", "linkify-it-py", "latex2mathml", "pyyaml")
+_PRODUCERS = (
+    "markup.py",
+    "mathml.py",
+    "frontmatter.py",
+    "taxonomy.py",
+    "taxonomy.toml",
+    "search.py",
+)
+_LIBRARIES = (
+    "markdown-it-py",
+    "mdit-py-plugins",
+    "linkify-it-py",
+    "latex2mathml",
+    "pyyaml",
+    "pagefind",
+)
 
 
 def _code_fingerprint() -> str:
@@ -134,6 +148,15 @@ class Cache:
             with tmp.open("wb") as f:
                 pickle.dump({"salt": self.salt, "entries": used}, f, pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, path)
+
+
+def digest_files(files: Iterable[tuple[str, bytes]]) -> str:
+    """One key for a whole set of files (e.g. every page a search index is built from)."""
+    digest = hashlib.blake2b(digest_size=20)
+    for path, data in files:
+        digest.update(f"{path}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
 
 
 _active = Cache()
