@@ -323,7 +323,7 @@ def _appearances(meta: Mapping[str, Any], path: str) -> list[Appearance]:
     return found
 
 
-_STRUCTURAL_KEYS = frozenset(
+STRUCTURAL_KEYS = frozenset(
     {
         "title",
         "slug",
@@ -352,14 +352,7 @@ def load_paper_page(
     seen: Mapping[str, tuple[Appearance, ...]],
 ) -> PaperPage:
     meta, body = _split(text, path)
-    title = meta.get("title")
-    if not isinstance(title, str) or not title.strip():
-        raise ParseError("paper page needs a `title`", Location(path, 2), "add `title: ...`")
-    slug = meta.get("slug", path.rsplit("/", 1)[-1].removesuffix(".md"))
-    problem = urls.slug_problem(slug)
-    if problem:
-        raise ParseError(f"bad slug {slug!r}: {problem}", Location(path), "fix `slug:`")
-    assert isinstance(slug, str)
+    title, slug = _title_and_slug(meta, path, "paper page")
     raw_arxiv = meta.get("arxiv_id")
     arxiv_id = normalise_arxiv_id(str(raw_arxiv)) if raw_arxiv else None
     key = meta.get("key")
@@ -372,7 +365,7 @@ def load_paper_page(
     tags = set(_auto_tags(taxonomy, markup.to_plain(title), body))
     tags.update(_tag_slug(t, path) for t in _str_tuple(meta, "tags", path))
     tags.difference_update(_tag_slug(t, path) for t in _str_tuple(meta, "remove_tags", path))
-    extra = {k: v for k, v in meta.items() if k not in _STRUCTURAL_KEYS}
+    extra = {k: v for k, v in meta.items() if k not in STRUCTURAL_KEYS}
     return PaperPage(
         key=key,
         slug=slug,
@@ -407,16 +400,21 @@ def _tag_slug(tag: str, path: str) -> str:
     return slug
 
 
-def load_page(path: str, text: str) -> Page:
-    meta, body = _split(text, path)
+def _title_and_slug(meta: Mapping[str, Any], path: str, kind: str) -> tuple[str, str]:
+    """A page's title and its slug (from front matter, else the file name), both validated."""
     title = meta.get("title")
     if not isinstance(title, str) or not title.strip():
-        raise ParseError("page needs a `title`", Location(path, 2), "add `title: ...`")
+        raise ParseError(f"{kind} needs a `title`", Location(path, 2), "add `title: ...`")
     slug = meta.get("slug", path.rsplit("/", 1)[-1].removesuffix(".md"))
     problem = urls.slug_problem(slug)
-    if problem:
+    if problem or not isinstance(slug, str):
         raise ParseError(f"bad slug {slug!r}: {problem}", Location(path), "fix `slug:`")
-    assert isinstance(slug, str)
+    return title, slug
+
+
+def load_page(path: str, text: str) -> Page:
+    meta, body = _split(text, path)
+    title, slug = _title_and_slug(meta, path, "page")
     return Page(slug=slug, title=markup.clean_text(title).strip(), body=body, content_path=path)
 
 

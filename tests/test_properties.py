@@ -208,24 +208,8 @@ json_values = st.recursive(
     ),
     max_leaves=8,
 )
-KEYS = [
-    "title",
-    "slug",
-    "key",
-    "date",
-    "source",
-    "appeared",
-    "tags",
-    "remove_tags",
-    "arxiv_id",
-    "version",
-    "authors",
-    "categories",
-    "links",
-    "digest",
-    "upstream",
-    "note",
-]
+# Every key sitegen gives meaning to, plus one a person might add.
+KEYS = [*sorted(content.STRUCTURAL_KEYS), "reading_group"]
 
 
 @SETTINGS
