@@ -52,4 +52,4 @@ def test_slow_build_names_the_running_stage(monkeypatch: pytest.MonkeyPatch) -> 
         watcher.finish("render")
     shown = out.getvalue()
     assert "sitegen build" in shown
-    assert "render · 1 stage done" in shown
+    assert "render · 2 stages done" in shown  # the state when the bar is taken down
