@@ -125,6 +125,15 @@ class Cache:
             for ns, used in self._used.items()
         }
 
+    def take_new_entries(self) -> dict[str, dict[bytes, bytes]]:
+        """New entries, then forget them: a worker sends each result once and keeps none."""
+        entries = self.new_entries()
+        for namespace, table in entries.items():
+            used = self._used[namespace]
+            for key in table:
+                del used[key]
+        return entries
+
     def absorb(self, entries: dict[str, dict[bytes, bytes]]) -> None:
         for namespace, table in entries.items():
             self._table(namespace).update(table)

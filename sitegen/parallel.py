@@ -9,6 +9,7 @@ build, and a worker error only means the main process meets (and reports) it its
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -41,7 +42,7 @@ def _run_chunk(bounds: tuple[int, int]) -> dict[str, dict[bytes, bytes]]:
             task(item)
         except SitegenError:
             continue  # the main process reports it with its own file and line
-    return cache.active().new_entries()
+    return cache.active().take_new_entries()
 
 
 def prewarm(task: Callable[[T], None], items: Sequence[T], jobs: int) -> int:
@@ -59,12 +60,14 @@ def prewarm(task: Callable[[T], None], items: Sequence[T], jobs: int) -> int:
     bounds = [(i, min(i + step, len(items))) for i in range(0, len(items), step)]
     _work = (task, items)  # type: ignore[assignment]
     received = 0
+    gc.freeze()  # the collector must not dirty (and so copy) every inherited page in a worker
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             for entries in pool.imap_unordered(_run_chunk, bounds):
                 cache.active().absorb(entries)
                 received += sum(len(t) for t in entries.values())
     finally:
+        gc.unfreeze()
         _work = None
     return received
 
@@ -107,9 +110,11 @@ def map_ordered(function: Callable[[T], R], items: Sequence[T], jobs: int) -> It
     step = max(1, min(250, -(-len(items) // (jobs * 4))))
     bounds = [(i, min(i + step, len(items))) for i in range(0, len(items), step)]
     _mapping = (function, items)  # type: ignore[assignment]
+    gc.freeze()
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             for results in pool.imap(_map_chunk, bounds):
                 yield from results  # type: ignore[misc]
     finally:
+        gc.unfreeze()
         _mapping = None
