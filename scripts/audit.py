@@ -26,6 +26,8 @@ TOOLS_DIR = Path(os.environ.get("SITEGEN_AUDIT_TOOLS", Path.home() / ".cache" / 
 NPM_PACKAGES = ["lighthouse@~12.8.0", "@axe-core/cli@4", "vnu-jar"]
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
+# Twin of CHROMIUM_ARGS in tests/browser/support.py (this script runs without the test
+# package on its path): keep the two lists in step.
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",

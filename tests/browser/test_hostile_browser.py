@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Route
 
-from tests.conftest import build_project
+from tests.browser.support import chromium, serve_built
 from tests.test_hostile import CORPUS
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Runs before any page script: records every way a payload could announce itself.
 CANARY = """
 window.__hostile = [];
@@ -36,47 +21,19 @@ for (const name of ["alert", "confirm", "prompt", "print", "open"]) {
 """
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves the output folder under /repo/ only, like a GitHub Pages project site."""
-
-    def translate_path(self, path: str) -> str:
-        if not path.startswith("/repo/"):
-            return str(Path(self.directory) / "__outside__")
-        return super().translate_path(path[len("/repo") :])
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The hostile corpus built for, and served at, http://127.0.0.1:<free port>/repo/."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    base = f"http://127.0.0.1:{port}/repo/"
     root = tmp_path_factory.mktemp("hostile-browser") / "site"
     shutil.copytree(CORPUS, root)
-    config, _ = build_project(root, base_url=base)
-    handler = functools.partial(_Handler, directory=str(config.output_dir))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield base, config.output_dir
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_built(root, "/repo/") as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def hostile_browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 def _pages(out: Path) -> list[str]:

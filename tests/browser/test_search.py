@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import re
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+from tests.browser.support import serve
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # (query typed by a reader, slug prefix of the paper that must come first)
 QUERIES = [
     ("PUMA secure inference", "puma-secure-inference"),
@@ -37,35 +23,11 @@ QUERIES = [
 ]
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
-def served_repo(seed_site_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def served_repo(seed_site_repo: Path) -> Iterator[str]:
     """The /repo/ build served at http://127.0.0.1:PORT/repo/ as GitHub Pages would."""
-    docroot = tmp_path_factory.mktemp("docroot")
-    (docroot / "repo").symlink_to(seed_site_repo, target_is_directory=True)
-    handler = functools.partial(_QuietHandler, directory=str(docroot))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/repo/"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with serve(seed_site_repo, "/repo/") as url:
+        yield url
 
 
 @pytest.fixture
