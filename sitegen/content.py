@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timezone
 from types import MappingProxyType
 from typing import Any
 
@@ -225,10 +225,9 @@ def merge(
     writes: dict[str, str] = {}
     warnings: list[BuildWarning] = []
     appearances: dict[str, tuple[Appearance, ...]] = {}
+    claimed: set[str] = set()
     for paper in merged:
-        page: _ExistingPage | None = by_key.get(paper.key) or by_title.get(
-            normalise_title(paper.title)
-        )
+        page = _existing_page_of(paper, by_key, by_title, claimed)
         plain_title = markup.to_plain(paper.title)
         tags = _auto_tags(taxonomy, plain_title, paper.abstract)
         if page is None:
@@ -239,6 +238,7 @@ def merge(
             path = page.path
             slug_value = page.meta.get("slug")
             slug = slug_value if isinstance(slug_value, str) else path.rsplit("/", 1)[-1][:-3]
+            claimed.add(path)
             if not is_pristine(page.meta, page.body):
                 appearances[_page_key(page.meta, paper.key)] = paper.appearances
                 if page.meta.get(UPSTREAM_KEY, _upstream(paper)) != _upstream(paper):
@@ -250,6 +250,7 @@ def merge(
                         )
                     )
                 continue
+        claimed.add(path)
         text = render_page(paper, slug, tags)
         if pages.get(path) != text:
             writes[path] = text
@@ -261,6 +262,32 @@ def merge(
         MappingProxyType(appearances),
         frozenset(known_sources),
     )
+
+
+def _existing_page_of(
+    paper: MergedPaper,
+    by_key: Mapping[str, _ExistingPage],
+    by_title: Mapping[str, _ExistingPage],
+    claimed: set[str],
+) -> _ExistingPage | None:
+    """The page that already holds this paper, if any.
+
+    A title identifies a paper only while one side has no arXiv id: two different ids with the
+    same title are two papers, and one page never takes a second paper's text.
+    """
+    page = by_key.get(paper.key)
+    if page is None:
+        candidate = by_title.get(normalise_title(paper.title))
+        candidate_key = candidate.meta.get("key") if candidate else None
+        if candidate is not None and (
+            paper.key.startswith("title:")
+            or not isinstance(candidate_key, str)
+            or candidate_key.startswith("title:")
+        ):
+            page = candidate
+    if page is None or page.path in claimed:
+        return None
+    return page
 
 
 def _sources_of(meta: Mapping[str, Any]) -> set[str]:
@@ -289,6 +316,10 @@ def _str_tuple(meta: Mapping[str, Any], name: str, path: str) -> tuple[str, ...]
 
 
 def _as_date(value: object, path: str, name: str) -> date:
+    # YAML reads `2025-03-12 10:00` as a datetime, which is also a date but cannot be compared
+    # with one: keep its UTC day.
+    if isinstance(value, datetime):
+        return (value.astimezone(timezone.utc) if value.tzinfo else value).date()
     if isinstance(value, date):
         return value
     if isinstance(value, str):
@@ -362,8 +393,12 @@ def load_paper_page(
         found.setdefault((appearance.day, appearance.source), appearance)
     if not found:
         raise ParseError("paper page needs a `date`", Location(path), "add `date: YYYY-MM-DD`")
-    tags = set(_auto_tags(taxonomy, markup.to_plain(title), body))
-    tags.update(_tag_slug(t, path) for t in _str_tuple(meta, "tags", path))
+    tags = {_tag_slug(t, path) for t in _str_tuple(meta, "tags", path)}
+    # A page sitegen wrote lists its tags itself: while untouched, the merge has just refreshed
+    # them from the taxonomy; once edited, the list is the person's, who may drop an auto tag.
+    # Only a page written by hand from scratch is tagged here.
+    if DIGEST_KEY not in meta:
+        tags.update(_auto_tags(taxonomy, markup.to_plain(title), body))
     tags.difference_update(_tag_slug(t, path) for t in _str_tuple(meta, "remove_tags", path))
     extra = {k: v for k, v in meta.items() if k not in STRUCTURAL_KEYS}
     return PaperPage(
@@ -434,6 +469,25 @@ def check_collisions(papers: Iterable[PaperPage], pages: Iterable[Page]) -> None
         raise SitegenError(f"URL collision: {detail}", hint="give each page its own `slug:`")
 
 
+def _without_thin_tags(papers: list[PaperPage], taxonomy: Taxonomy) -> list[PaperPage]:
+    """Drop taxonomy topics that only one paper has, unless the taxonomy says `keep`.
+
+    A topic page and feed for a single paper is noise; tags people invent are theirs and stay.
+    """
+    counts = Counter(tag for paper in papers for tag in paper.tags)
+    thin = {
+        slug
+        for slug, count in counts.items()
+        if count < 2 and (rule := taxonomy.get(slug)) is not None and not rule.keep
+    }
+    if not thin:
+        return papers
+    return [
+        replace(p, tags=tuple(t for t in p.tags if t not in thin)) if thin & set(p.tags) else p
+        for p in papers
+    ]
+
+
 def load_site(
     paper_pages: Mapping[str, str],
     other_pages: Mapping[str, str],
@@ -444,6 +498,7 @@ def load_site(
     papers = [load_paper_page(path, text, taxonomy, seen) for path, text in paper_pages.items()]
     pages = sorted((load_page(p, t) for p, t in other_pages.items()), key=lambda p: p.slug)
     check_collisions(papers, pages)
+    papers = _without_thin_tags(papers, taxonomy)
     papers.sort(key=lambda p: p.sort_key)
     by_tag: dict[str, list[PaperPage]] = defaultdict(list)
     by_day: dict[date, dict[str, tuple[int, PaperPage]]] = defaultdict(dict)

@@ -101,3 +101,66 @@ def test_slug_is_read_from_the_page_never_recomputed(tmp_path: Path) -> None:
     assert sorted(p.name for p in (root / "content/papers").iterdir()) == ["sparse-experts.md"]
     assert (config.output_dir / "papers/sparse-experts/index.html").is_file()
     assert not (config.output_dir / "papers/first-paper-about-sparse-experts").exists()
+
+
+def _hf_day(arxiv_id: str, title: str, summary: str, day: str) -> str:
+    import json
+
+    record = {
+        "paper": {
+            "id": arxiv_id,
+            "title": title,
+            "summary": summary,
+            "authors": [{"name": "A. Author"}],
+            "publishedAt": f"{day}T09:00:00Z",
+        },
+        "publishedAt": f"{day}T09:00:00Z",
+        "title": title,
+    }
+    return json.dumps([record])
+
+
+def test_two_papers_with_one_title_never_share_a_page(tmp_path: Path) -> None:
+    summary = "We revisit attention and show that it is still all you need for sequence tasks."
+    root = write_tree(
+        tmp_path / "site",
+        {
+            "seeds/2025-03-10-hf_daily.json": _hf_day(
+                "2401.00001", "Attention Is All You Need", summary, "2025-03-10"
+            )
+        },
+    )
+    build_project(root)
+    write_tree(
+        root,
+        {
+            "seeds/2025-03-11-hf_daily.json": _hf_day(
+                "2501.99999",
+                "Attention Is All You Need",
+                "A different paper. " + summary,
+                "2025-03-11",
+            )
+        },
+    )
+    config, report = build_project(
+        root,
+    )
+    keys = sorted(
+        str(frontmatter.split(p.read_text(encoding="utf-8"), p.name)[0]["key"])
+        for p in (root / "content/papers").glob("*.md")
+    )
+    assert keys == ["arxiv:2401.00001", "arxiv:2501.99999"]
+    assert report.papers == 2
+    first = root / "content/papers/attention-is-all-you-need.md"
+    assert "arxiv:2401.00001" in first.read_text(encoding="utf-8"), "the first URL keeps its paper"
+    assert (root / "content/papers/attention-is-all-you-need-2.md").is_file()
+
+
+def test_a_hand_written_date_with_a_time_is_its_day(tmp_path: Path) -> None:
+    page = "---\ntitle: My Own Paper\ndate: 2025-03-12 10:00:00\n---\n\nNotes on a paper.\n"
+    root = write_tree(
+        tmp_path / "site", {"seeds/2025-03-11.txt": DAY_ONE, "content/papers/my-own-paper.md": page}
+    )
+    config, _ = build_project(root)
+    assert (config.output_dir / "days/2025-03-12/index.html").is_file()
+    assert (config.output_dir / "papers/my-own-paper/index.html").is_file()

@@ -31,6 +31,7 @@ keep = true
 label = "Sparse experts"
 description = "Overrides the default tag of the same slug."
 match = ["sparse experts"]
+keep = true
 """
 
 
@@ -41,6 +42,38 @@ def test_site_tags_extend_and_override_the_default_taxonomy(tmp_path: Path) -> N
     assert "Quantum computing" in quantum and "Quantum Annealing For Scheduling" in quantum
     moe = (config.output_dir / "tags/mixture-of-experts/index.html").read_text(encoding="utf-8")
     assert "Sparse experts" in moe and "Overrides the default tag" in moe
+
+
+def test_a_topic_with_one_paper_is_dropped_unless_kept(tmp_path: Path) -> None:
+    unkept = SITE_TAGS.replace("keep = true\n", "")
+    root = write_tree(tmp_path / "s", {"seeds/2025-03-11.txt": FEED, "sitegen.toml": unkept})
+    config, _ = build_project(root)
+    assert not (config.output_dir / "tags/quantum").exists()
+    paper = config.output_dir / "papers/quantum-annealing-for-scheduling/index.html"
+    assert "/tags/quantum/" not in paper.read_text(encoding="utf-8")
+    tags_index = (config.output_dir / "tags/index.html").read_text(encoding="utf-8")
+    assert "Quantum computing" not in tags_index
+
+
+def test_an_edited_page_keeps_its_own_tag_list(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "s", {"seeds/2025-03-11.txt": FEED, "sitegen.toml": SITE_TAGS})
+    build_project(root)
+    page = root / "content/papers/quantum-annealing-for-scheduling.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\nMy note.\n", encoding="utf-8")
+    # The taxonomy no longer matches the paper: an untouched page would lose the tag, but this
+    # page is the person's now, tags included.
+    write_tree(
+        root, {"sitegen.toml": SITE_TAGS.replace('match = ["quantum"]', 'match = ["qubit"]')}
+    )
+    config, _ = build_project(root)
+    html = config.output_dir / "papers/quantum-annealing-for-scheduling/index.html"
+    assert "/tags/quantum/" in html.read_text(encoding="utf-8")
+    page.write_text(
+        page.read_text(encoding="utf-8").replace("tags:\n- quantum\n", "tags: []\n"),
+        encoding="utf-8",
+    )
+    config, _ = build_project(root)
+    assert "/tags/quantum/" not in html.read_text(encoding="utf-8"), "deleting a tag drops it"
 
 
 def test_front_matter_adds_and_removes_tags(tmp_path: Path) -> None:
