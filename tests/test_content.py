@@ -142,9 +142,7 @@ def test_two_papers_with_one_title_never_share_a_page(tmp_path: Path) -> None:
             )
         },
     )
-    config, report = build_project(
-        root,
-    )
+    _, report = build_project(root)
     keys = sorted(
         str(frontmatter.split(p.read_text(encoding="utf-8"), p.name)[0]["key"])
         for p in (root / "content/papers").glob("*.md")
