@@ -102,7 +102,9 @@ def _validate(raw: dict[str, Any], source: str, root: Path) -> dict[str, Any]:
         if key in _PATH_KEYS:
             if not isinstance(value, str) or not value:
                 raise ConfigError(f"{key!r} must be a non-empty path string", Location(source))
-            values[key] = (root / value).resolve()
+            # Lexical, not resolve(): the write stage must see an output folder that is a
+            # symbolic link as one, to refuse writing through it.
+            values[key] = Path(os.path.abspath(root / value))
             continue
         expected = _TYPES[key]
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
@@ -168,5 +170,5 @@ def load_config(
         url, where = base_url, "--base-url"
     config = replace(config, base_url=normalise_base_url(url, where))
     if output_dir is not None:
-        config = replace(config, output_dir=output_dir.resolve())
+        config = replace(config, output_dir=Path(os.path.abspath(output_dir)))
     return config

@@ -347,6 +347,22 @@ def test_symlinked_output_folder_is_not_written_through(tmp_path: Path) -> None:
         write.check_target(link, root=tmp_path / "project", force=True)
 
 
+@pytest.mark.parametrize("how", ["--out", "config"])
+def test_symlinked_output_folder_named_on_the_command_line_or_in_config(
+    cli: Callable[..., Result], tmp_path: Path, how: str
+) -> None:
+    outside = write_tree(tmp_path / "elsewhere", {write.MARKER: "x", "keep.txt": "precious"})
+    root = small_project(tmp_path / "project")
+    (root / "public").symlink_to(outside)
+    if how == "config":
+        write_tree(root, {"sitegen.toml": 'output_dir = "public"\n'})
+        result = cli(root, "--force")
+    else:
+        result = cli(root, "--out", "public", "--force")
+    assert result.returncode == 2 and "symbolic link" in result.stderr
+    assert sorted(p.name for p in outside.iterdir()) == [write.MARKER, "keep.txt"]
+
+
 def test_symlinks_inside_the_previous_output_are_never_followed(
     cli: Callable[..., Result],
     built: tuple[Path, dict[str, bytes], dict[str, bytes]],
