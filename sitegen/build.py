@@ -215,7 +215,10 @@ def _build(
     # content/ first: it is the source of truth, and a refused write must not publish a site
     # whose pages exist nowhere else.
     with report.stage("write"):
-        write.write_content(merged.writes, config.root)
+        for path in write.write_content(merged.writes, config.root, read=existing):
+            report.warnings.append(
+                BuildWarning("changed while the build ran; kept your version", Location(path))
+            )
         written = write.write_site(outputs, config.output_dir)
     report.content_written = len(merged.writes)
     report.files, report.bytes, report.changed = written.files, written.bytes, written.changed

@@ -337,10 +337,14 @@ def _check_no_links(root: Path, rel: PurePosixPath, shown: str) -> Path:
     return path
 
 
-def write_content(writes: Mapping[str, str], root: Path) -> None:
+def write_content(
+    writes: Mapping[str, str], root: Path, read: Mapping[str, str] | None = None
+) -> list[str]:
     """Write content pages one by one through a temporary file, so none is ever half-written.
 
     Every destination is checked before the first write, so a refused one changes nothing.
+    `read` holds each page's text as the build read it: a page that changed since (a person
+    saved it while the build ran) is left alone, and its path is returned.
     """
     root = _lexical(root)
     plan = [
@@ -348,6 +352,7 @@ def write_content(writes: Mapping[str, str], root: Path) -> None:
         for rel, text in sorted(writes.items())
     ]
     swept: set[Path] = set()
+    skipped: list[str] = []
     for rel, dest, text in plan:
         dest.parent.mkdir(parents=True, exist_ok=True)
         if dest.parent not in swept:  # temporary pages a killed build left behind
@@ -359,7 +364,20 @@ def write_content(writes: Mapping[str, str], root: Path) -> None:
         try:
             _write_new(tmp, text.encode("utf-8"))
             _fault_point("content:written")
+            if read is not None and _current_text(dest) != read.get(rel):
+                tmp.unlink()
+                skipped.append(rel)
+                continue
             os.replace(tmp, dest)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise _io_error(exc, rel) from exc
+    return skipped
+
+
+def _current_text(path: Path) -> str | None:
+    """A page's text as the merge reads it (BOM and CRLF normalised), or None if it is gone."""
+    try:
+        return path.read_bytes().decode("utf-8-sig", errors="replace").replace("\r\n", "\n")
+    except FileNotFoundError:
+        return None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from sitegen import frontmatter
 from tests.conftest import build_project, seed_project, write_tree
 
@@ -162,3 +164,28 @@ def test_a_hand_written_date_with_a_time_is_its_day(tmp_path: Path) -> None:
     config, _ = build_project(root)
     assert (config.output_dir / "days/2025-03-12/index.html").is_file()
     assert (config.output_dir / "papers/my-own-paper/index.html").is_file()
+
+
+def test_an_edit_saved_during_a_build_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sitegen import write
+
+    root = write_tree(tmp_path / "site", {"seeds/2025-03-11.txt": DAY_ONE})
+    build_project(root)
+    page = root / "content/papers/first-paper-about-sparse-experts.md"
+    write_tree(root, {"seeds/2025-03-12.txt": DAY_TWO})
+    real = write.write_content
+
+    def save_first(*args: object, **kwargs: object) -> list[str]:
+        # The person saves the page after the merge read it, before the build writes it.
+        page.write_text(page.read_text(encoding="utf-8") + "\nSaved mid-build.\n")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(write, "write_content", save_first)
+    _, report = build_project(root)
+    assert page.read_text(encoding="utf-8").endswith("Saved mid-build.\n")
+    assert [str(w.location) for w in report.warnings] == [
+        "content/papers/first-paper-about-sparse-experts.md"
+    ]
+    assert "changed while the build ran" in report.warnings[0].message
