@@ -165,6 +165,13 @@ def build(
     return report
 
 
+def _fail_if_strict(report: BuildReport, strict: bool) -> None:
+    if strict and report.warnings:
+        raise SitegenError(
+            f"{len(report.warnings)} warning(s) with --strict; first: {report.warnings[0]}"
+        )
+
+
 def _build(
     config: Config,
     *,
@@ -189,10 +196,7 @@ def _build(
         if not force:
             new_sources = set(counts) - merged.known_sources
             guard.check_new_feeds(counts, new_sources, config.min_day_share)
-    if strict and report.warnings:
-        raise SitegenError(
-            f"{len(report.warnings)} warning(s) with --strict; first: {report.warnings[0]}"
-        )
+    _fail_if_strict(report, strict)  # early: no point rendering a build that will be refused
     with report.stage("load"):
         other_pages = read_pages(config.content_dir, config, "*.md")
         site = content.load_site(merged.pages, other_pages, taxonomy, merged.appearances)
@@ -212,6 +216,8 @@ def _build(
         # The index is a pure function of the pages: an unchanged site reuses the cached one.
         indexed = cache.digest_files((o.path, o.data) for o in outputs if o.path.endswith(".html"))
         outputs.extend(cache.memo("search", (indexed,), lambda: search.search_bundle(outputs)))
+    report.warnings.extend(size_warnings(sum(len(o.data) for o in outputs), report.papers))
+    _fail_if_strict(report, strict)
     # content/ first: it is the source of truth, and a refused write must not publish a site
     # whose pages exist nowhere else.
     with report.stage("write"):
@@ -222,7 +228,6 @@ def _build(
         written = write.write_site(outputs, config.output_dir)
     report.content_written = len(merged.writes)
     report.files, report.bytes, report.changed = written.files, written.bytes, written.changed
-    report.warnings.extend(size_warnings(report.bytes, report.papers))
     report.pages_written = sum(1 for o in outputs if o.path.endswith(".html"))
     if on_stage:
         for name, seconds in report.timings.items():

@@ -231,3 +231,18 @@ def test_build_states_size_and_bytes_per_paper(
     assert code == 0
     out = capsys.readouterr().out
     assert " MB, " in out and " bytes per paper" in out
+
+
+def test_strict_refuses_an_oversized_site_before_publishing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sitegen import build as build_module
+    from sitegen.errors import SitegenError
+    from tests.conftest import build_project, seed_project
+
+    monkeypatch.setattr(build_module, "PAGES_LIMIT_BYTES", 100_000)
+    root = seed_project(tmp_path / "site")
+    with pytest.raises(SitegenError, match="GitHub Pages' 1 GB limit"):
+        build_project(root, strict=True)
+    assert not (root / "_site").exists()
+    assert not (root / "content").exists()
