@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import date, timezone
 from email.utils import parsedate_to_datetime
 
 from sitegen.errors import BuildWarning, Location
@@ -183,6 +183,6 @@ def _rfc822_day(text: str) -> date | None:
     if moment.tzinfo is None:
         return moment.date()
     try:
-        return moment.astimezone(UTC).date()
+        return moment.astimezone(timezone.utc).date()
     except OverflowError:
         return moment.date()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timezone
 
 MONTHS = {
     name: number
@@ -54,7 +54,7 @@ def utc_day(stamp: str) -> date | None:
     if moment.tzinfo is None:
         return moment.date()  # design rule: dates are UTC, so a naive stamp is read as UTC
     try:
-        return moment.astimezone(UTC).date()
+        return moment.astimezone(timezone.utc).date()
     except OverflowError:  # year 1 or 9999 shifted past the calendar's edge
         return moment.date()
 
