@@ -95,6 +95,19 @@ def _bibtex_escape(text: str) -> str:
     return _BIBTEX_SPECIAL.sub(lambda m: _BIBTEX_ESCAPES.get(m.group(1), "\\" + m.group(1)), text)
 
 
+def _braces_balance(tex: str) -> bool:
+    # BibTeX counts every brace, escaped ones (`\{`) included.
+    depth = 0
+    for char in tex:
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
 def _bibtex_title(paper: CitationInput) -> str:
     """The plain title escaped for BibTeX, with any `$...$` math kept as the TeX it was."""
     parts = markup.split_math(paper.title_source)
@@ -102,9 +115,13 @@ def _bibtex_title(paper: CitationInput) -> str:
         return _bibtex_escape(paper.title)
     out = []
     for i, part in enumerate(parts):
-        if i % 2:
+        if i % 2 and _braces_balance(part):
             out.append(f"${part}$")
             continue
+        if i % 2:
+            # Unbalanced braces would end the BibTeX field early and swallow the rest of the
+            # entry (`$x}$, note = {...`): fall back to the formula's plain text.
+            part = markup.to_plain(f"${part}$")
         plain = markup.to_plain(part)  # to_plain trims: keep the spaces around the formulas
         lead = " " if part[:1].isspace() and plain else ""
         trail = " " if part[-1:].isspace() and plain else ""

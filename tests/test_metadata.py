@@ -168,3 +168,16 @@ def test_bibtex_keeps_title_math_as_tex() -> None:
     library = bibtexparser.parse_string(citation.bibtex(paper))
     (entry,) = library.entries
     assert entry["title"] == r"{Scaling $\mathcal{O}(n^2)$ Attention with Ringo, 50\% faster}"
+
+
+@pytest.mark.parametrize(
+    "source", [r"Breaking $x}$ Parsers, note = {pwned", r"Sets $\left\{x\right.$ Done"]
+)
+def test_bibtex_falls_back_to_plain_text_for_unbalanced_math(source: str) -> None:
+    entry_text = citation.bibtex(_input(title=source, title_source=source))
+    library = bibtexparser.parse_string(entry_text)
+    assert not library.failed_blocks
+    (entry,) = library.entries
+    assert entry["author"] == "Ashish Vaswani and Noam Shazeer"
+    assert entry["eprint"] == "1706.03762"
+    assert "pwned" not in entry.fields_dict.get("note", bibtexparser.model.Field("note", "")).value
