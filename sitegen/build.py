@@ -28,7 +28,6 @@ from sitegen.errors import BuildWarning, Location, ParseError, SitegenError
 from sitegen.models import OutputFile, Paper
 from sitegen.taxonomy import site_taxonomy
 
-FEED_SUFFIXES = (".txt", ".xml", ".atom", ".rss", ".json", ".bib")
 # GitHub Pages refuses to publish a site over 1 GB: warn while there is still room to act.
 PAGES_LIMIT_BYTES = 1_000_000_000
 SIZE_WARNING_SHARE = 0.8
@@ -87,21 +86,11 @@ def size_warnings(total: int, papers: int) -> list[BuildWarning]:
     return [BuildWarning(f"the site is {share} ({per_paper} bytes per paper){room}")]
 
 
-def seed_files(config: Config) -> list[Path]:
-    if not config.seeds_dir.is_dir():
-        return []
-    return sorted(
-        p
-        for p in config.seeds_dir.iterdir()
-        if p.is_file() and p.suffix.lower() in FEED_SUFFIXES and not p.name.startswith(".")
-    )
-
-
 def parse_seeds(config: Config, report: BuildReport) -> tuple[list[Paper], dict[str, int]]:
     """Every paper of every feed file, and how many papers each file gave."""
     papers: list[Paper] = []
     counts: dict[str, int] = {}
-    for path in seed_files(config):
+    for path in sources.feed_files(config.seeds_dir):
         source = config.relative(path)
         result = sources.parse_file(path, source, config.year)
         papers.extend(result.papers)

@@ -9,7 +9,6 @@ from datetime import date
 from pathlib import Path
 
 from sitegen import guard, sources
-from sitegen.build import seed_files
 from sitegen.config import Config
 from sitegen.errors import Location, SitegenError
 
@@ -84,7 +83,7 @@ def import_feed(
 def _earlier_counts(config: Config, exclude: Path) -> list[int]:
     """Papers per feed file already in seeds/ (files that do not parse are left out)."""
     counts = []
-    for path in seed_files(config):
+    for path in sources.feed_files(config.seeds_dir):
         if path == exclude:
             continue
         try:

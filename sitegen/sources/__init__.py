@@ -34,6 +34,21 @@ FORMATS: tuple[Format, ...] = (
 )
 
 
+# Other files in seeds/ (a README, notes) are not feeds.
+FEED_SUFFIXES = (".txt", ".xml", ".atom", ".rss", ".json", ".bib")
+
+
+def feed_files(folder: Path) -> list[Path]:
+    """The feed files of a seeds folder, in name order (which is day order for dated names)."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in FEED_SUFFIXES and not p.name.startswith(".")
+    )
+
+
 def year_from_name(path: str) -> int | None:
     """`seeds/2025-03-11.txt` -> 2025; a name without a date gives None."""
     match = _DATED_NAME.search(Path(path).name)
