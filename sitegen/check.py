@@ -17,6 +17,8 @@ from sitegen.write import MARKER
 
 NOT_FOUND_PAGE = "404.html"
 SITEMAP = "sitemap.xml"
+# The feeds sitegen writes, site-wide and per tag; other XML (a theme's static file) is not one.
+XML_FEED_NAMES = frozenset({"feed.xml", "rss.xml"})
 JSON_FEED_NAME = "feed.json"
 # Attributes whose value is one URL; `srcset` is a list and handled apart.
 _URL_ATTRS = frozenset({"href", "src", "poster", "data", "action", "formaction", "cite"})
@@ -231,7 +233,7 @@ def _check_feeds(site: _Site) -> None:
         name = rel.rsplit("/", 1)[-1]
         if name == JSON_FEED_NAME:
             _check_json_feed(site, rel)
-        elif rel.endswith(".xml") and rel != SITEMAP:
+        elif name in XML_FEED_NAMES:
             _check_xml_feed(site, rel)
 
 

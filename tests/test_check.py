@@ -246,3 +246,12 @@ def test_strict_refuses_an_oversized_site_before_publishing_it(
         build_project(root, strict=True)
     assert not (root / "_site").exists()
     assert not (root / "content").exists()
+
+
+def test_other_xml_files_are_not_taken_for_feeds(seed_site: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(seed_site, site)
+    (site / "static" / "browserconfig.xml").write_text(
+        "<browserconfig><msapplication/></browserconfig>"
+    )
+    assert check_site(site, "http://localhost:8000/") == []
