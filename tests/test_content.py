@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from sitegen import frontmatter
-from tests.conftest import build_project, seed_project, write_tree
+from tests.conftest import REPO, build_project, seed_project, write_tree
 
 PUMA = "content/papers/puma-secure-inference-of-llama-7b-in-five-minutes.md"
 
@@ -189,3 +190,12 @@ def test_an_edit_saved_during_a_build_is_kept(
         "content/papers/first-paper-about-sparse-experts.md"
     ]
     assert "changed while the build ran" in report.warnings[0].message
+
+
+def test_the_committed_content_is_what_a_build_writes(tmp_path: Path) -> None:
+    """The repo's content/ is current: building the repo's own seeds changes none of it."""
+    root = seed_project(tmp_path / "repo-copy")
+    shutil.copytree(REPO / "content", root / "content")
+    _, report = build_project(root)
+    assert report.content_written == 0
+    assert report.warnings == []
