@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import site
 import subprocess
 import sys
 import venv
@@ -47,11 +48,31 @@ def test_wheel_ships_the_default_theme_and_taxonomy(wheel: Path) -> None:
 
 def test_installed_wheel_builds_a_site_outside_the_repo(wheel: Path, tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
-    # The venv sees this interpreter's packages (the dependencies) but not the editable sitegen.
-    venv.create(env_dir, system_site_packages=True, with_pip=False)
+    venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
+    lib = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    # The venv sees the running environment's packages (the dependencies) as plain path entries:
+    # their .pth files, the editable sitegen's among them, are not processed from there.
+    (lib / "deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--no-deps", "--force-reinstall", "-q", str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(lib),
+            str(wheel),
+        ],
         check=True,
     )
     project = seed_project(tmp_path / "my-papers")
