@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from importlib import metadata
@@ -37,6 +38,7 @@ _LIBRARIES = (
     "mdit-py-plugins",
     "linkify-it-py",
     "latex2mathml",
+    "pylatexenc",
     "pyyaml",
     "pagefind",
 )
@@ -44,7 +46,8 @@ _LIBRARIES = (
 
 def _code_fingerprint() -> str:
     """A hash of the code behind cached values: a changed renderer must never serve old results."""
-    digest = hashlib.sha256(str(_FORMAT).encode())
+    # Pickles and the standard library's text handling (unicodedata, html) follow the Python.
+    digest = hashlib.sha256(f"{_FORMAT} {sys.version_info[:2]}".encode())
     package = Path(__file__).parent
     for name in _PRODUCERS:
         path = package / name

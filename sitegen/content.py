@@ -38,15 +38,9 @@ def _split(text: str, path: str) -> tuple[dict[str, Any], str]:
     return cache.memo("frontmatter", (text,), lambda: frontmatter.split(text, path))
 
 
-# Taxonomies seen by this process, kept alive so that an id is never reused for another one.
-_taxonomy_keys: dict[int, tuple[Taxonomy, str]] = {}
-
-
 def _auto_tags(taxonomy: Taxonomy, title: str, body: str) -> tuple[str, ...]:
-    known = _taxonomy_keys.get(id(taxonomy))
-    if known is None:
-        known = _taxonomy_keys[id(taxonomy)] = (taxonomy, _digest(repr(taxonomy.rules)))
-    return cache.memo("tags", (known[1], title, body), lambda: auto_tags(taxonomy, title, body))
+    key = (taxonomy.digest, title, body)
+    return cache.memo("tags", key, lambda: auto_tags(taxonomy, title, body))
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -168,10 +169,14 @@ class Taxonomy:
 
     rules: tuple[TagRule, ...]
     _matcher: _Matcher = field(init=False, repr=False, compare=False)
+    # A hash of the rules: the cache key of every tag list this taxonomy gives.
+    digest: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rules", tuple(sorted(self.rules, key=lambda r: r.slug)))
         object.__setattr__(self, "_matcher", _Matcher(self.rules))
+        rules_hash = hashlib.sha256(repr(self.rules).encode("utf-8")).hexdigest()[:16]
+        object.__setattr__(self, "digest", rules_hash)
 
     def get(self, slug: str) -> TagRule | None:
         for rule in self.rules:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from sitegen import cache, markup
+from sitegen.taxonomy import load_taxonomy, site_taxonomy
 
 
 def test_memo_computes_once_and_returns_fresh_objects() -> None:
@@ -68,3 +72,30 @@ def test_markup_goes_through_the_active_cache() -> None:
         assert markup.default_renderer().block(text) == html
     assert store.hits == 1
     assert '<a href="https://example.org/x">' in html
+
+
+def test_fingerprint_follows_the_math_libraries_and_the_python(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    before = cache._code_fingerprint()
+    real_version = cache.metadata.version
+    for library in ("pylatexenc", "latex2mathml"):
+        monkeypatch.setattr(
+            cache.metadata,
+            "version",
+            lambda name, lib=library: "0.0-other" if name == lib else real_version(name),
+        )
+        assert cache._code_fingerprint() != before, library
+    monkeypatch.setattr(cache.metadata, "version", real_version)
+    assert cache._code_fingerprint() == before
+    monkeypatch.setattr(cache.sys, "version_info", (3, 99, 0, "final", 0))
+    assert cache._code_fingerprint() != before
+
+
+def test_tag_cache_key_is_the_taxonomys_own_rules_digest() -> None:
+    default = load_taxonomy(None)
+    assert load_taxonomy(None).digest == default.digest  # equal rules, equal key in a new object
+    first = default.rules[0]
+    retuned = site_taxonomy(None, (replace(first, threshold=first.threshold + 1),))
+    assert retuned.rules != default.rules
+    assert retuned.digest != default.digest
