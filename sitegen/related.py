@@ -6,11 +6,14 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from sitegen.models import PaperPage
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 TOP_K = 5
 BLOCK_ROWS = 2000
@@ -55,6 +58,9 @@ def documents(papers: Iterable[PaperPage]) -> list[Document]:
 
 
 def _vectorizer(n_docs: int) -> TfidfVectorizer:
+    # scikit-learn takes about a second to import: only a build that compares papers pays it.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     max_df: float | int = MAX_DF if n_docs > MAX_DF else 1.0
     return TfidfVectorizer(
         lowercase=True,
