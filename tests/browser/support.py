@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import os
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +18,10 @@ from sitegen.config import load_config
 from tests.conftest import build_project
 
 # scripts/audit.py keeps its own copy of these flags (it runs without the test suite): keep in step.
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's Chromium; $SITEGEN_CHROMIUM or PATH where a system puts it elsewhere.
+CHROMIUM = Path(
+    os.environ.get("SITEGEN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+)
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
