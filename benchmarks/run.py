@@ -382,7 +382,10 @@ def change_one_paper(root: Path, run: int) -> None:
     page = sorted((root / "content" / "papers").glob("*.md"))[0]
     text = page.read_text(encoding="utf-8")
     marker = "\n\nBenchmark edit "
-    text = text.split(marker)[0].rstrip("\n") + f"{marker}{run}.\n"
+    # Numbered after the previous edit, not by `run`: a second invocation must change it too.
+    body, _, previous = text.partition(marker)
+    edits = int(previous.rstrip(".\n") or 0) + 1 if previous else run + 1
+    text = body.rstrip("\n") + f"{marker}{edits}.\n"
     page.write_text(text, encoding="utf-8")
 
 

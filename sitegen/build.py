@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -48,6 +48,7 @@ class BuildReport:
     files: int = 0
     bytes: int = 0
     changed: int = 0
+    unchanged: bool = False  # every input matched the last build: nothing was rendered or written
     warnings: list[BuildWarning] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     # Told when each stage starts and ends (a progress display); not part of the report.
@@ -142,16 +143,91 @@ def build(
     # Held for the whole build: two builds of one site must not interleave their content/
     # merges either, not only their writes.
     with write.output_lock(config.output_dir), cache.using(store):
-        report = _build(
-            config,
-            strict=strict,
-            force=force,
-            on_stage=on_stage,
-            jobs=parallel.default_jobs() if jobs is None else jobs,
-            watcher=watcher,
-        )
+        # Hashed before the build reads anything: an input edited mid-build then differs from
+        # the stored digest and forces the next build, never the other way round.
+        read: dict[str, bytes] = {}
+        inputs = inputs_digest(config, strict=strict, force=force, record=read)
+        # --no-cache renders everything, but still notes the digest for the next build.
+        report = _unchanged_report(config, inputs) if use_cache else None
+        if report is None:
+            report = _build(
+                config,
+                strict=strict,
+                force=force,
+                on_stage=on_stage,
+                jobs=parallel.default_jobs() if jobs is None else jobs,
+                watcher=watcher,
+                inputs=inputs,
+                read=read,
+            )
         store.save()
     return report
+
+
+def inputs_digest(
+    config: Config, *, strict: bool, force: bool, record: dict[str, bytes] | None = None
+) -> str:
+    """One hash of everything a build reads: if it matches the last build's, so would the output.
+
+    Whole folders are hashed (every seed file, content page, template, static file and theme
+    file), a superset of what the stages read, so no input can slip past it.
+    """
+    folders = [
+        config.seeds_dir,
+        config.content_dir,
+        config.templates_dir,
+        config.root / "static",
+        *render.theme_dirs(config),
+    ]
+    files = [config.taxonomy] if config.taxonomy else []
+    # Paths relative to the project: the same site in another folder has the same digest.
+    settings = repr(config).replace(f"'{config.root}", "'<project>")
+    values = [settings, f"strict={strict} force={force}", cache.build_fingerprint()]
+    return cache.digest_inputs(files, folders, values, config.root, record)
+
+
+def _settled_digest(
+    config: Config, *, strict: bool, force: bool, read: dict[str, bytes], writes: Mapping[str, str]
+) -> str | None:
+    """The inputs' digest after this build's content/ writes, if nothing else changed meanwhile.
+
+    Every file must hold what the build read, or what it wrote: a page saved by a person while
+    the build ran gives None, so the next build runs in full and sees it.
+    """
+    expected = dict(read)
+    for rel, text in writes.items():
+        expected[str(config.root / rel)] = cache.bytes_hash(text.encode("utf-8"))
+    now: dict[str, bytes] = {}
+    digest = inputs_digest(config, strict=strict, force=force, record=now)
+    return digest if now == expected else None
+
+
+_NOTE_FIELDS = ("inputs", "papers", "files", "bytes", "pages")
+
+
+def _note(inputs: str, report: BuildReport) -> bytes:
+    values = (inputs, report.papers, report.files, report.bytes, report.pages_written)
+    return "".join(f"{k}: {v}\n" for k, v in zip(_NOTE_FIELDS, values, strict=True)).encode()
+
+
+def _unchanged_report(config: Config, inputs: str) -> BuildReport | None:
+    """The last build's report if its inputs hashed to `inputs` and its output is in place."""
+    marker = write.read_marker(config.output_dir)
+    if marker is None:
+        return None
+    noted: dict[str, str] = {}
+    for line in marker.decode("utf-8", "replace").splitlines():
+        key, _, value = line.partition(": ")
+        noted[key] = value
+    if noted.get("inputs") != inputs or not all(k in noted for k in _NOTE_FIELDS):
+        return None
+    try:
+        counts = [int(noted[k]) for k in _NOTE_FIELDS[1:]]
+    except ValueError:
+        return None
+    papers, files, size, pages = counts
+    write.tidy(config.output_dir)  # a build killed after its swap left its old tree beside it
+    return BuildReport(papers=papers, files=files, bytes=size, pages_written=pages, unchanged=True)
 
 
 def _fail_if_strict(report: BuildReport, strict: bool) -> None:
@@ -169,6 +245,8 @@ def _build(
     on_stage: Callable[[str, float], None] | None,
     jobs: int,
     watcher: StageWatcher | None,
+    inputs: str,
+    read: dict[str, bytes],
 ) -> BuildReport:
     report = BuildReport(watcher=watcher)
     taxonomy = site_taxonomy(config.taxonomy, config.tags)
@@ -214,10 +292,23 @@ def _build(
             report.warnings.append(
                 BuildWarning("changed while the build ran; kept your version", Location(path))
             )
-        written = write.write_site(outputs, config.output_dir)
-    report.content_written = len(merged.writes)
+        report.content_written = len(merged.writes)
+        report.pages_written = sum(1 for o in outputs if o.path.endswith(".html"))
+        report.files, report.bytes = len(outputs), sum(len(o.data) for o in outputs)
+
+        def note() -> bytes:
+            # A build that warned runs in full next time too, and repeats its warnings.
+            if report.warnings:
+                return b""
+            settled: str | None = inputs
+            if merged.writes:
+                settled = _settled_digest(
+                    config, strict=strict, force=force, read=read, writes=merged.writes
+                )
+            return _note(settled, report) if settled else b""
+
+        written = write.write_site(outputs, config.output_dir, note=note)
     report.files, report.bytes, report.changed = written.files, written.bytes, written.changed
-    report.pages_written = sum(1 for o in outputs if o.path.endswith(".html"))
     if on_stage:
         for name, seconds in report.timings.items():
             on_stage(name, seconds)

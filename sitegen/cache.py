@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -59,6 +60,80 @@ def _code_fingerprint() -> str:
         except metadata.PackageNotFoundError:
             digest.update(f"{library}=-".encode())
     return digest.hexdigest()[:16]
+
+
+def build_fingerprint() -> str:
+    """A hash of everything in sitegen that shapes a build's output, not only cached values.
+
+    Every module and data file of the package, and the version of every library sitegen
+    depends on: the no-change shortcut must never skip a build that new code would change.
+    """
+    digest = hashlib.sha256(_code_fingerprint().encode())
+    package = Path(__file__).parent
+    for path in sorted(p for p in package.rglob("*") if p.is_file() and p.suffix != ".pyc"):
+        digest.update(f"\0{path.relative_to(package).as_posix()}\0".encode())
+        digest.update(path.read_bytes())
+    try:
+        required = metadata.requires("sitegen") or []
+    except metadata.PackageNotFoundError:
+        required = []
+    for requirement in sorted(required):
+        name = re.split(r"[\s<>=!~;\[(]", requirement, maxsplit=1)[0]
+        try:
+            digest.update(f"\0{name}={metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"\0{name}=-".encode())
+    return digest.hexdigest()
+
+
+def digest_inputs(
+    files: Iterable[Path],
+    folders: Iterable[Path],
+    values: Iterable[str],
+    root: Path,
+    record: dict[str, bytes] | None = None,
+) -> str:
+    """One hash of some files, every file under some folders (names and bytes), and values.
+
+    A missing file or folder is hashed as missing, so creating one changes the result too.
+    `record`, if given, receives each file's own `bytes_hash` by path.
+    """
+    digest = hashlib.blake2b(digest_size=20)
+    for value in values:
+        digest.update(f"v{len(value)}\0{value}".encode("utf-8", "surrogatepass"))
+    for path in files:
+        _digest_path(digest, path, path, record)
+    for folder in folders:
+        # Named relative to the project where possible: a moved project keeps its digest.
+        shown = folder.relative_to(root).as_posix() if folder.is_relative_to(root) else folder
+        digest.update(f"d\0{shown}\0".encode("utf-8", "surrogatepass"))
+        if not folder.is_dir():
+            digest.update(b"-")
+            continue
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames.sort()
+            for name in sorted(filenames):
+                _digest_path(digest, Path(dirpath, name), folder, record)
+    return digest.hexdigest()
+
+
+def bytes_hash(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def _digest_path(digest: Any, path: Path, base: Path, record: dict[str, bytes] | None) -> None:
+    shown = path.relative_to(base).as_posix() if path != base else path.name
+    try:
+        data = path.read_bytes()
+    except OSError:  # missing, or a folder, or unreadable: the build would notice it too
+        digest.update(f"f\0{shown}\0-".encode("utf-8", "surrogatepass"))
+        if record is not None:
+            record[str(path)] = b"-"
+        return
+    if record is not None:
+        record[str(path)] = bytes_hash(data)
+    digest.update(f"f\0{shown}\0{len(data)}\0".encode("utf-8", "surrogatepass"))
+    digest.update(data)
 
 
 class Cache:

@@ -8,7 +8,7 @@ import fcntl
 import os
 import shutil
 import signal
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -237,12 +237,22 @@ def _io_error(exc: OSError, what: str) -> SitegenError:
     )
 
 
-def write_site(files: Iterable[OutputFile], target: Path) -> WriteReport:
+def write_site(
+    files: Iterable[OutputFile],
+    target: Path,
+    *,
+    finalize: Callable[[Path], Iterable[OutputFile]] | None = None,
+    note: Callable[[], bytes] | None = None,
+) -> WriteReport:
     """Build the new tree next to `target`, carrying unchanged files over, then swap it in.
 
     A failure or kill at any point leaves the previous `target` untouched. Unchanged files are
     hard links to the previous build's, so their mtimes stay and rsync-style deploys see no
     change. The caller holds `output_lock(target)`.
+
+    `finalize` is called with the staging folder once `files` are in it (e.g. to index the
+    pages) and its files are written there too; `note()` is then appended to the marker file,
+    published in the same swap as the pages it describes.
     """
     target = _lexical(target)
     parent = target.parent
@@ -254,7 +264,7 @@ def write_site(files: Iterable[OutputFile], target: Path) -> WriteReport:
     written: set[PurePosixPath] = set()
     current = "the site"
     try:
-        for item in files:
+        for item in _then(files, finalize, staging):
             rel = safe_relative(item.path)
             if rel in written:
                 raise SitegenError(f"two outputs want the same path {item.path!r}")
@@ -277,10 +287,11 @@ def write_site(files: Iterable[OutputFile], target: Path) -> WriteReport:
             if count == 10:
                 _fault_point("write:staging")
         current = MARKER
-        if _same_bytes(_carried_source(target, PurePosixPath(MARKER)), MARKER_TEXT):
+        marker = MARKER_TEXT + (note() if note else b"")
+        if _same_bytes(_carried_source(target, PurePosixPath(MARKER)), marker):
             os.link(target / MARKER, staging / MARKER)  # keep its mtime: nothing changed
         else:
-            _write_new(staging / MARKER, MARKER_TEXT)
+            _write_new(staging / MARKER, marker)
         removed = _count_removed(target, written)
         _fault_point("write:before-swap")
         current = "the site"
@@ -291,6 +302,34 @@ def write_site(files: Iterable[OutputFile], target: Path) -> WriteReport:
             raise _io_error(exc, current) from exc
         raise
     return WriteReport(count, size, changed, removed)
+
+
+def _then(
+    files: Iterable[OutputFile],
+    finalize: Callable[[Path], Iterable[OutputFile]] | None,
+    staging: Path,
+) -> Iterator[OutputFile]:
+    yield from files
+    if finalize is not None:
+        yield from finalize(staging)
+
+
+def tidy(target: Path) -> None:
+    """Remove what a killed build left beside `target`; the caller holds its lock."""
+    target = _lexical(target)
+    if target.parent.is_dir():
+        _sweep(target.parent, target.name)
+
+
+def read_marker(target: Path) -> bytes | None:
+    """The marker file of a sitegen output folder, or None if it is missing or unreadable."""
+    path = _carried_source(_lexical(target), PurePosixPath(MARKER))
+    try:
+        if path is None or not path.is_file():
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _count_removed(target: Path, written: set[PurePosixPath]) -> int:

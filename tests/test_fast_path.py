@@ -1,0 +1,118 @@
+"""The no-change shortcut: skipped only when every input is the same, and never otherwise."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sitegen import write
+from sitegen.build import BuildReport, build
+from sitegen.config import load_config
+from tests.conftest import REPO, seed_project
+
+Snapshot = dict[str, tuple[int, int, bytes]]
+
+
+def _build(root: Path, base_url: str | None = None, **options: bool) -> BuildReport:
+    return build(load_config(root=root, base_url=base_url, environ={}), **options)
+
+
+def _snapshot(folder: Path) -> Snapshot:
+    """Every file's inode, mtime and bytes: a rewrite changes at least the mtime."""
+    return {
+        p.relative_to(folder).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns, p.read_bytes())
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def settled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed site built until content/ stopped changing: its marker holds the digest."""
+    root = seed_project(tmp_path_factory.mktemp("fast-path"))
+    assert _build(root).content_written
+    assert _build(root).unchanged  # what the first build wrote to content/ is part of its digest
+    return root
+
+
+@pytest.fixture
+def site(settled: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "site"
+    shutil.copytree(settled, copy, copy_function=shutil.copy2)
+    return copy
+
+
+def test_no_change_build_renders_and_rewrites_nothing(site: Path) -> None:
+    """The site was copied to another folder: its digest names paths relative to the project."""
+    before = _snapshot(site / "_site")
+    report = _build(site)
+    assert report.unchanged
+    assert (report.papers, report.changed, report.content_written) == (81, 0, 0)
+    assert report.files == len(before) - 1  # the marker is not an output file
+    assert report.pages_written > report.papers
+    assert _snapshot(site / "_site") == before
+
+
+def _append(path: Path, text: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+def _first_paper(site: Path) -> Path:
+    return sorted((site / "content" / "papers").glob("*.md"))[0]
+
+
+EDITS: dict[str, Callable[[Path], None]] = {
+    "seed": lambda site: _append(next((site / "seeds").iterdir()), "\n"),
+    "content page": lambda site: _append(_first_paper(site), "\nAn edit by hand.\n"),
+    "new content page": lambda site: (site / "content" / "about.md").write_text(
+        "---\ntitle: About\n---\nAbout this site.\n", encoding="utf-8"
+    ),
+    "site template": lambda site: (
+        (site / "templates").mkdir()
+        or shutil.copy2(REPO / "themes" / "default" / "templates" / "page.html", site / "templates")
+    ),
+    "site static file": lambda site: (
+        (site / "static").mkdir()
+        or (site / "static" / "extra.txt").write_text("x", encoding="utf-8")
+    ),
+    "config": lambda site: (site / "sitegen.toml").write_text(
+        (site / "sitegen.toml")
+        .read_text(encoding="utf-8")
+        .replace('title = "Trending Papers"', 'title = "Other Papers"'),
+        encoding="utf-8",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(EDITS))
+def test_changing_one_input_rebuilds(site: Path, kind: str) -> None:
+    EDITS[kind](site)
+    report = _build(site)
+    assert not report.unchanged
+    assert report.changed or kind in ("seed", "site template")  # same bytes may follow
+    if kind == "config":
+        assert "Other Papers" in (site / "_site" / "index.html").read_text(encoding="utf-8")
+    if kind == "site static file":
+        assert (site / "_site" / "static" / "extra.txt").is_file() or any(
+            p.name == "extra.txt" for p in (site / "_site").rglob("*")
+        )
+    # The rebuilt site is a fixed point again: the next build is the shortcut.
+    assert _build(site).unchanged
+
+
+def test_base_url_option_rebuilds(site: Path) -> None:
+    report = _build(site, base_url="https://example.org/repo/")
+    assert not report.unchanged and report.changed
+    assert "https://example.org/repo/" in (site / "_site" / "sitemap.xml").read_text("utf-8")
+    assert not _build(site).unchanged  # back to the configured URL: rendered again
+
+
+def test_strict_no_cache_and_a_damaged_marker_rebuild(site: Path) -> None:
+    assert not _build(site, strict=True).unchanged  # flags are inputs too
+    assert not _build(site, use_cache=False).unchanged
+    (site / "_site" / write.MARKER).write_bytes(write.MARKER_TEXT)
+    assert not _build(site, strict=True).unchanged
+    assert _build(site, strict=True).unchanged
