@@ -19,6 +19,8 @@ PAGES = {
     "tag": "tags/multilingual/",
     "days": "days/",
     "day": "days/2025-03-11/",
+    "feeds": "feeds/",
+    "search": "search/",
 }
 
 
