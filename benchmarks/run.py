@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -342,19 +343,37 @@ def hugo_binary() -> str:
     return found
 
 
+# Hugo builds no search index: the like-for-like sitegen build leaves Pagefind out, and the full
+# build (search on, its own output folder) is measured beside it.
+LIKE_FOR_LIKE_CONFIG = "sitegen-nosearch.toml"
+FULL_CONFIG = "sitegen-search.toml"
+FULL_OUT = "_site_search"
+
+
+def write_configs(root: Path) -> None:
+    base = (REPO / "sitegen.toml").read_text(encoding="utf-8").rstrip("\n") + "\n"
+    (root / LIKE_FOR_LIKE_CONFIG).write_text(base + "search = false\n", encoding="utf-8")
+    full = base + f'search = true\noutput_dir = "{FULL_OUT}"\n'
+    (root / FULL_CONFIG).write_text(full, encoding="utf-8")
+
+
 def tools(root: Path, extra_sitegen: list[str]) -> list[Tool]:
+    build = [sys.executable, "-m", "sitegen", "build", "--config"]
     return [
         Tool(
             "sitegen",
             "_site",
             (".sitegen-cache",),
-            [sys.executable, "-m", "sitegen", "build", "--config", "sitegen.toml", *extra_sitegen],
+            [*build, LIKE_FOR_LIKE_CONFIG, *extra_sitegen],
         ),
         Tool(
             "hugo",
             "public",
             ("resources", ".hugo-cache", ".hugo_build.lock"),
             [hugo_binary(), "--quiet", "--cacheDir", str(root / ".hugo-cache")],
+        ),
+        Tool(
+            "sitegen+search", FULL_OUT, (".sitegen-cache",), [*build, FULL_CONFIG, *extra_sitegen]
         ),
     ]
 
@@ -384,7 +403,8 @@ def change_one_paper(root: Path, run: int) -> None:
     marker = "\n\nBenchmark edit "
     # Numbered after the previous edit, not by `run`: a second invocation must change it too.
     body, _, previous = text.partition(marker)
-    edits = int(previous.rstrip(".\n") or 0) + 1 if previous else run + 1
+    counted = re.match(r"\d+", previous)
+    edits = int(counted.group()) + 1 if counted else run + 1
     text = body.rstrip("\n") + f"{marker}{edits}.\n"
     page.write_text(text, encoding="utf-8")
 
@@ -397,6 +417,7 @@ def bench_size(size: int, runs: int, work: Path, extra_sitegen: list[str]) -> li
         print(f"generating {size} papers in {root} ...", file=sys.stderr, flush=True)
         generate(root, size)
         print(f"  done in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    write_configs(root)
     pair = tools(root, extra_sitegen)
     for run in range(runs):
         for tool in pair:
@@ -436,18 +457,25 @@ def report(size: int, pair: list[Tool]) -> str:
         ("output files per paper", lambda t: t.files / size, "{:.2f}"),
         ("output KiB per paper", lambda t: t.bytes / size / 1024, "{:.1f}"),
     ]
-    sitegen, hugo = pair
+    sitegen, hugo, full = pair
     runs = len(sitegen.cold)
     lines = [
         f"## {size:,} papers (median of {runs} run{'s' if runs != 1 else ''})",
         "",
-        f"| {'measure':<24} | {'sitegen':>10} | {'hugo':>10} | {'sitegen/hugo':>12} |",
-        f"|{'-' * 26}|{'-' * 12}:|{'-' * 12}:|{'-' * 14}:|",
+        "sitegen: the same page set as Hugo (`search = false`); sitegen+search: the full build.",
+        "",
+        f"| {'measure':<24} | {'sitegen':>10} | {'hugo':>10} | {'sitegen/hugo':>12} "
+        f"| {'sitegen+search':>14} | {'+search/hugo':>12} |",
+        f"|{'-' * 26}|{'-' * 12}:|{'-' * 12}:|{'-' * 14}:|{'-' * 16}:|{'-' * 14}:|",
     ]
     for label, value, fmt in rows:
-        a, b = value(sitegen), value(hugo)
+        a, b, c = value(sitegen), value(hugo), value(full)
         ratio = f"{a / b:.2f}x" if b else "-"
-        lines.append(f"| {label:<24} | {fmt.format(a):>10} | {fmt.format(b):>10} | {ratio:>12} |")
+        full_ratio = f"{c / b:.2f}x" if b else "-"
+        lines.append(
+            f"| {label:<24} | {fmt.format(a):>10} | {fmt.format(b):>10} | {ratio:>12} "
+            f"| {fmt.format(c):>14} | {full_ratio:>12} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from pathlib import Path
 from typing import Protocol
 
@@ -172,18 +173,39 @@ def inputs_digest(
     Whole folders are hashed (every seed file, content page, template, static file and theme
     file), a superset of what the stages read, so no input can slip past it.
     """
-    folders = [
-        config.seeds_dir,
-        config.content_dir,
-        config.templates_dir,
-        config.root / "static",
-        *render.theme_dirs(config),
+    folders: list[tuple[Path, cache.Reading]] = [
+        (config.seeds_dir, _seed_text),
+        (config.content_dir, _page_text),
+        *((folder, _file_bytes) for folder in (config.templates_dir, config.root / "static")),
+        *((folder, _file_bytes) for folder in render.theme_dirs(config)),
     ]
     files = [config.taxonomy] if config.taxonomy else []
     # Paths relative to the project: the same site in another folder has the same digest.
     settings = repr(config).replace(f"'{config.root}", "'<project>")
     values = [settings, f"strict={strict} force={force}", cache.build_fingerprint()]
     return cache.digest_inputs(files, folders, values, config.root, record)
+
+
+def _file_bytes(path: Path, data: bytes) -> bytes:
+    return b"b" + data
+
+
+def _seed_text(path: Path, data: bytes) -> bytes:
+    """A feed as the parser reads it, so a BOM or CRLF copy of a feed digests alike."""
+    try:
+        return b"t" + sources.decode(data, path.name).encode("utf-8")
+    except SitegenError:
+        return b"b" + data  # the build will report it; any change to it still counts
+
+
+def _page_text(path: Path, data: bytes) -> bytes:
+    """A content page as `read_pages` reads it; other files there as they are."""
+    if path.suffix != ".md":
+        return b"b" + data
+    try:
+        return b"t" + data.decode("utf-8-sig").replace("\r\n", "\n").encode("utf-8")
+    except UnicodeDecodeError:
+        return b"b" + data
 
 
 def _settled_digest(
@@ -196,7 +218,7 @@ def _settled_digest(
     """
     expected = dict(read)
     for rel, text in writes.items():
-        expected[str(config.root / rel)] = cache.bytes_hash(text.encode("utf-8"))
+        expected[str(config.root / rel)] = cache.bytes_hash(b"t" + text.encode("utf-8"))
     now: dict[str, bytes] = {}
     digest = inputs_digest(config, strict=strict, force=force, record=now)
     return digest if now == expected else None
@@ -228,6 +250,26 @@ def _unchanged_report(config: Config, inputs: str) -> BuildReport | None:
     papers, files, size, pages = counts
     write.tidy(config.output_dir)  # a build killed after its swap left its old tree beside it
     return BuildReport(papers=papers, files=files, bytes=size, pages_written=pages, unchanged=True)
+
+
+class _Tally:
+    """Counts and the digest of the HTML pages, taken as the outputs stream to the write stage."""
+
+    def __init__(self) -> None:
+        self.files = self.bytes = self.pages = 0
+        self.html = cache.FilesDigest()
+        self.marked: list[str] = []  # pages for the search index
+
+    def watch(self, outputs: Iterable[OutputFile]) -> Iterator[OutputFile]:
+        for output in outputs:
+            self.files += 1
+            self.bytes += len(output.data)
+            if output.path.endswith(".html"):
+                self.pages += 1
+                self.html.add(output.path, output.data)
+                if search.INDEXED_MARK in output.data:
+                    self.marked.append(output.path)
+            yield output
 
 
 def _fail_if_strict(report: BuildReport, strict: bool) -> None:
@@ -270,44 +312,57 @@ def _build(
         report.papers = len(site.papers)
     with report.stage("related"):
         site = replace(site, related=related.related_papers(related.documents(site.papers)))
-    with report.stage("render"):
-        url_map = urls.UrlMap(config.base_url)
-        site_views = views.build_views(site, config, url_map)
-        outputs: list[OutputFile] = [
-            *render.render_pages(site, site_views, config, url_map, jobs),
-            *feeds.render_feeds(site_views, config, url_map),
-            *render.static_files(config),
-        ]
-    with report.stage("search"):
-        # Indexed before anything is written, so the swap publishes pages and index together.
-        # The index is a pure function of the pages: an unchanged site reuses the cached one.
-        indexed = cache.digest_files((o.path, o.data) for o in outputs if o.path.endswith(".html"))
-        outputs.extend(cache.memo("search", (indexed,), lambda: search.search_bundle(outputs)))
-    report.warnings.extend(size_warnings(sum(len(o.data) for o in outputs), report.papers))
-    _fail_if_strict(report, strict)
-    # content/ first: it is the source of truth, and a refused write must not publish a site
-    # whose pages exist nowhere else.
-    with report.stage("write"):
-        for path in write.write_content(merged.writes, config.root, read=existing):
-            report.warnings.append(
-                BuildWarning("changed while the build ran; kept your version", Location(path))
-            )
-        report.content_written = len(merged.writes)
-        report.pages_written = sum(1 for o in outputs if o.path.endswith(".html"))
-        report.files, report.bytes = len(outputs), sum(len(o.data) for o in outputs)
+    url_map = urls.UrlMap(config.base_url)
+    site_views = views.build_views(site, config, url_map)
+    # Pages stream from the renderer into the write stage's staging folder: only a chunk of
+    # pages is in memory at a time, and the search index is built from the written folder.
+    tally = _Tally()
+    outputs = tally.watch(
+        chain(
+            render.render_pages(site, site_views, config, url_map, jobs),
+            feeds.render_feeds(site_views, config, url_map),
+            render.static_files(config),
+        )
+    )
 
-        def note() -> bytes:
-            # A build that warned runs in full next time too, and repeats its warnings.
-            if report.warnings:
-                return b""
-            settled: str | None = inputs
-            if merged.writes:
-                settled = _settled_digest(
-                    config, strict=strict, force=force, read=read, writes=merged.writes
+    def finalize(staging: Path) -> list[OutputFile]:
+        bundle: list[OutputFile] = []
+        if config.search:
+            with report.stage("search"):
+                # A pure function of the pages: an unchanged site reuses the cached index.
+                bundle = cache.memo(
+                    "search",
+                    (tally.html.hexdigest(),),
+                    lambda: search.index_site(staging, tally.marked),
                 )
-            return _note(settled, report) if settled else b""
+        tally.files += len(bundle)
+        tally.bytes += sum(len(o.data) for o in bundle)
+        report.warnings.extend(size_warnings(tally.bytes, report.papers))
+        _fail_if_strict(report, strict)
+        # content/ before the swap: it is the source of truth, and a refused write must not
+        # publish a site whose pages exist nowhere else.
+        with report.stage("content"):
+            for path in write.write_content(merged.writes, config.root, read=existing):
+                report.warnings.append(
+                    BuildWarning("changed while the build ran; kept your version", Location(path))
+                )
+        report.content_written = len(merged.writes)
+        report.files, report.bytes, report.pages_written = tally.files, tally.bytes, tally.pages
+        return bundle
 
-        written = write.write_site(outputs, config.output_dir, note=note)
+    def note() -> bytes:
+        # A build that warned runs in full next time too, and repeats its warnings.
+        if report.warnings:
+            return b""
+        settled: str | None = inputs
+        if merged.writes:
+            settled = _settled_digest(
+                config, strict=strict, force=force, read=read, writes=merged.writes
+            )
+        return _note(settled, report) if settled else b""
+
+    with report.stage("render+write"):
+        written = write.write_site(outputs, config.output_dir, finalize=finalize, note=note)
     report.files, report.bytes, report.changed = written.files, written.bytes, written.changed
     if on_stage:
         for name, seconds in report.timings.items():

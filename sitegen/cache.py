@@ -86,24 +86,33 @@ def build_fingerprint() -> str:
     return digest.hexdigest()
 
 
+# What a file means to the build, from its path and bytes (e.g. text with BOM and CRLF dropped).
+Reading = Callable[[Path, bytes], bytes]
+
+
+def _raw(path: Path, data: bytes) -> bytes:
+    return data
+
+
 def digest_inputs(
     files: Iterable[Path],
-    folders: Iterable[Path],
+    folders: Iterable[tuple[Path, Reading]],
     values: Iterable[str],
     root: Path,
     record: dict[str, bytes] | None = None,
 ) -> str:
-    """One hash of some files, every file under some folders (names and bytes), and values.
+    """One hash of some files, every file under some folders (names and contents), and values.
 
-    A missing file or folder is hashed as missing, so creating one changes the result too.
-    `record`, if given, receives each file's own `bytes_hash` by path.
+    Each folder's files are hashed as its `Reading` gives them, so two encodings the build reads
+    alike hash alike. A missing file or folder is hashed as missing, so creating one changes
+    the result too. `record`, if given, receives each file's own `bytes_hash` by path.
     """
     digest = hashlib.blake2b(digest_size=20)
     for value in values:
         digest.update(f"v{len(value)}\0{value}".encode("utf-8", "surrogatepass"))
     for path in files:
-        _digest_path(digest, path, path, record)
-    for folder in folders:
+        _digest_path(digest, path, path, _raw, record)
+    for folder, reading in folders:
         # Named relative to the project where possible: a moved project keeps its digest.
         shown = folder.relative_to(root).as_posix() if folder.is_relative_to(root) else folder
         digest.update(f"d\0{shown}\0".encode("utf-8", "surrogatepass"))
@@ -113,7 +122,7 @@ def digest_inputs(
         for dirpath, dirnames, filenames in os.walk(folder):
             dirnames.sort()
             for name in sorted(filenames):
-                _digest_path(digest, Path(dirpath, name), folder, record)
+                _digest_path(digest, Path(dirpath, name), folder, reading, record)
     return digest.hexdigest()
 
 
@@ -121,7 +130,9 @@ def bytes_hash(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
-def _digest_path(digest: Any, path: Path, base: Path, record: dict[str, bytes] | None) -> None:
+def _digest_path(
+    digest: Any, path: Path, base: Path, reading: Reading, record: dict[str, bytes] | None
+) -> None:
     shown = path.relative_to(base).as_posix() if path != base else path.name
     try:
         data = path.read_bytes()
@@ -130,6 +141,7 @@ def _digest_path(digest: Any, path: Path, base: Path, record: dict[str, bytes] |
         if record is not None:
             record[str(path)] = b"-"
         return
+    data = reading(path, data)
     if record is not None:
         record[str(path)] = bytes_hash(data)
     digest.update(f"f\0{shown}\0{len(data)}\0".encode("utf-8", "surrogatepass"))
@@ -237,12 +249,25 @@ class Cache:
             os.replace(tmp, path)
 
 
+class FilesDigest:
+    """One key for a whole set of files, fed one file at a time as they stream past."""
+
+    def __init__(self) -> None:
+        self._digest = hashlib.blake2b(digest_size=20)
+
+    def add(self, path: str, data: bytes) -> None:
+        self._digest.update(f"{path}\0{len(data)}\0".encode())
+        self._digest.update(data)
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
 def digest_files(files: Iterable[tuple[str, bytes]]) -> str:
     """One key for a whole set of files (e.g. every page a search index is built from)."""
-    digest = hashlib.blake2b(digest_size=20)
+    digest = FilesDigest()
     for path, data in files:
-        digest.update(f"{path}\0{len(data)}\0".encode())
-        digest.update(data)
+        digest.add(path, data)
     return digest.hexdigest()
 
 

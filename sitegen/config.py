@@ -42,6 +42,7 @@ class Config:
     feed_limit: int = 50
     summary_chars: int = 280
     min_day_share: float = 0.2
+    search: bool = True  # build the Pagefind index (off: no index, e.g. to compare with Hugo)
     tags: tuple[TagRule, ...] = ()  # `[tags.<slug>]` tables of sitegen.toml, over the taxonomy
 
     @property
@@ -70,6 +71,7 @@ _TYPES: dict[str, type] = {
     "feed_limit": int,
     "summary_chars": int,
     "min_day_share": float,
+    "search": bool,
 }
 
 
@@ -109,7 +111,7 @@ def _validate(raw: dict[str, Any], source: str, root: Path) -> dict[str, Any]:
         expected = _TYPES[key]
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if not isinstance(value, expected) or isinstance(value, bool):
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
             raise ConfigError(
                 f"{key!r} must be {expected.__name__}, got {type(value).__name__}", Location(source)
             )

@@ -1,8 +1,8 @@
 """Full-text search: index the rendered paper pages with Pagefind into a static `pagefind/` bundle.
 
-Pagefind runs on a private copy of the pages that carry `data-pagefind-body`, before anything is
-written, and its bundle joins the other output files: the write stage then swaps it in atomically
-with the pages it indexes and carries unchanged index files over like any other file.
+Pagefind runs on the write stage's staging folder once the pages are in it, before the swap, and
+its bundle joins the other output files: the swap publishes it atomically with the pages it
+indexes, and unchanged index files are carried over like any other file.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,6 @@ import cbor2
 
 from sitegen.errors import SitegenError
 from sitegen.models import OutputFile
-from sitegen.write import safe_relative
 
 SEARCH_PAGE = "search/index.html"
 BUNDLE_DIR = "pagefind"
@@ -36,25 +35,17 @@ def pagefind_command() -> list[str]:
     return [sys.executable, "-m", "pagefind"]
 
 
-def search_bundle(outputs: Iterable[OutputFile]) -> list[OutputFile]:
-    """Index the pages marked for search and return Pagefind's bundle as output files.
+def index_site(site: Path, marked: Sequence[str]) -> list[OutputFile]:
+    """Index a written site folder in place and return Pagefind's bundle as output files.
 
-    Only pages with `data-pagefind-body` are copied for indexing (Pagefind would skip the others
-    anyway once one page has it). Files come back sorted by path, under `pagefind/`.
+    `marked` lists the pages that carry `data-pagefind-body`: Pagefind is pointed at just their
+    folders (it skips unmarked pages once one page is marked). With none marked, every page
+    is indexed, so a site without papers yet still has an index for its search page to load.
+    Files come back sorted by path, under `pagefind/`.
     """
-    html = [o for o in outputs if o.path.endswith(".html")]
-    # A site without papers yet still needs an index for its search page to load: Pagefind
-    # then indexes the plain pages (home, tags), as it does when no page is marked.
-    pages = [o for o in html if INDEXED_MARK in o.data] or html
     with tempfile.TemporaryDirectory(prefix="sitegen-search-") as tmp:
-        site = Path(tmp) / "site"
         bundle = Path(tmp) / "bundle"
-        site.mkdir()
-        for page in pages:
-            dest = site.joinpath(*safe_relative(page.path).parts)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(page.data)
-        _run_pagefind(site, bundle)
+        _run_pagefind(site, bundle, _glob(marked))
         if not bundle.is_dir():
             return []
         canonicalise_filters(bundle)
@@ -65,8 +56,18 @@ def search_bundle(outputs: Iterable[OutputFile]) -> list[OutputFile]:
         ]
 
 
-def _run_pagefind(site: Path, bundle: Path) -> None:
+def _glob(marked: Sequence[str]) -> str | None:
+    """A Pagefind `--glob` covering the marked pages: each top-level file or folder of them."""
+    tops = sorted({p.split("/", 1)[0] + ("/**/*.html" if "/" in p else "") for p in marked})
+    if not tops:
+        return None
+    return tops[0] if len(tops) == 1 else "{" + ",".join(tops) + "}"
+
+
+def _run_pagefind(site: Path, bundle: Path, glob: str | None = None) -> None:
     command = [*pagefind_command(), "--site", str(site), "--output-path", str(bundle)]
+    if glob is not None:
+        command += ["--glob", glob]
     # Pagefind reads PAGEFIND_* variables as configuration: a stray one must not change the index.
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAGEFIND_")}
     try:

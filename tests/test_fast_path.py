@@ -11,6 +11,7 @@ import pytest
 from sitegen import write
 from sitegen.build import BuildReport, build
 from sitegen.config import load_config
+from sitegen.errors import ConfigError
 from tests.conftest import REPO, seed_project
 
 Snapshot = dict[str, tuple[int, int, bytes]]
@@ -116,3 +117,25 @@ def test_strict_no_cache_and_a_damaged_marker_rebuild(site: Path) -> None:
     (site / "_site" / write.MARKER).write_bytes(write.MARKER_TEXT)
     assert not _build(site, strict=True).unchanged
     assert _build(site, strict=True).unchanged
+
+
+def test_search_setting_turns_the_index_off_and_on(site: Path) -> None:
+    toml = site / "sitegen.toml"
+    original = toml.read_text(encoding="utf-8")
+    assert (site / "_site" / "pagefind" / "pagefind-entry.json").is_file()
+    toml.write_text(original + "search = false\n", encoding="utf-8")
+    report = _build(site)
+    assert not report.unchanged and "search" not in report.timings
+    assert not (site / "_site" / "pagefind").exists()
+    assert (site / "_site" / "index.html").is_file()
+    toml.write_text(original + "search = true\n", encoding="utf-8")
+    assert not _build(site).unchanged
+    assert (site / "_site" / "pagefind" / "pagefind-entry.json").is_file()
+
+
+@pytest.mark.parametrize("value", ['"no"', "0", "1"])
+def test_search_setting_must_be_a_boolean(site: Path, value: str) -> None:
+    toml = site / "sitegen.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + f"search = {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="'search' must be bool"):
+        load_config(root=site, environ={})
