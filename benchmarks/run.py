@@ -231,6 +231,7 @@ def generate(root: Path, size: int) -> None:
             ),
             arxiv_id=arxiv_id,
             version=1,
+            revised=None,
             authors=authors,
             categories=("cs.LG",),
             links=(),

@@ -263,14 +263,6 @@ class FilesDigest:
         return self._digest.hexdigest()
 
 
-def digest_files(files: Iterable[tuple[str, bytes]]) -> str:
-    """One key for a whole set of files (e.g. every page a search index is built from)."""
-    digest = FilesDigest()
-    for path, data in files:
-        digest.add(path, data)
-    return digest.hexdigest()
-
-
 _active = Cache()
 
 
