@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -229,7 +230,24 @@ _NOTE_FIELDS = ("inputs", "papers", "files", "bytes", "pages")
 
 def _note(inputs: str, report: BuildReport) -> bytes:
     values = (inputs, report.papers, report.files, report.bytes, report.pages_written)
-    return "".join(f"{k}: {v}\n" for k, v in zip(_NOTE_FIELDS, values, strict=True)).encode()
+    lines = [f"{k}: {v}\n" for k, v in zip(_NOTE_FIELDS, values, strict=True)]
+    # Kept so that a skipped build repeats them, as a full one would.
+    for warning in report.warnings:
+        where = warning.location
+        fields = [warning.message, *((where.file, where.line, where.offset) if where else ())]
+        lines.append(f"warning: {json.dumps(fields, ensure_ascii=True)}\n")
+    return "".join(lines).encode()
+
+
+def _noted_warning(text: str) -> BuildWarning | None:
+    try:
+        fields = json.loads(text)
+        if len(fields) == 1:
+            return BuildWarning(str(fields[0]))
+        message, file, line, offset = fields
+        return BuildWarning(str(message), Location(str(file), int(line), int(offset)))
+    except (ValueError, TypeError):
+        return None
 
 
 def _unchanged_report(config: Config, inputs: str) -> BuildReport | None:
@@ -238,9 +256,16 @@ def _unchanged_report(config: Config, inputs: str) -> BuildReport | None:
     if marker is None:
         return None
     noted: dict[str, str] = {}
+    warnings: list[BuildWarning] = []
     for line in marker.decode("utf-8", "replace").splitlines():
         key, _, value = line.partition(": ")
-        noted[key] = value
+        if key == "warning":
+            warning = _noted_warning(value)
+            if warning is None:
+                return None
+            warnings.append(warning)
+        else:
+            noted[key] = value
     if noted.get("inputs") != inputs or not all(k in noted for k in _NOTE_FIELDS):
         return None
     try:
@@ -249,7 +274,14 @@ def _unchanged_report(config: Config, inputs: str) -> BuildReport | None:
         return None
     papers, files, size, pages = counts
     write.tidy(config.output_dir)  # a build killed after its swap left its old tree beside it
-    return BuildReport(papers=papers, files=files, bytes=size, pages_written=pages, unchanged=True)
+    return BuildReport(
+        papers=papers,
+        files=files,
+        bytes=size,
+        pages_written=pages,
+        unchanged=True,
+        warnings=warnings,
+    )
 
 
 class _Tally:
@@ -351,9 +383,6 @@ def _build(
         return bundle
 
     def note() -> bytes:
-        # A build that warned runs in full next time too, and repeats its warnings.
-        if report.warnings:
-            return b""
         settled: str | None = inputs
         if merged.writes:
             settled = _settled_digest(

@@ -11,7 +11,7 @@ import pytest
 from sitegen import write
 from sitegen.build import BuildReport, build
 from sitegen.config import load_config
-from sitegen.errors import ConfigError
+from sitegen.errors import ConfigError, SitegenError
 from tests.conftest import REPO, seed_project
 
 Snapshot = dict[str, tuple[int, int, bytes]]
@@ -139,3 +139,18 @@ def test_search_setting_must_be_a_boolean(site: Path, value: str) -> None:
     toml.write_text(toml.read_text(encoding="utf-8") + f"search = {value}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="'search' must be bool"):
         load_config(root=site, environ={})
+
+
+def test_a_skipped_build_repeats_the_last_builds_warnings(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sitegen import build as build_module
+
+    monkeypatch.setattr(build_module, "PAGES_LIMIT_BYTES", 100_000)
+    EDITS["content page"](site)  # the patched limit is no input: change one so the build runs
+    warned = _build(site)
+    assert not warned.unchanged and warned.warnings
+    again = _build(site)
+    assert again.unchanged and again.warnings == warned.warnings
+    with pytest.raises(SitegenError, match="--strict"):
+        _build(site, strict=True)  # a different input: built in full, and refused
