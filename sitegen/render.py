@@ -146,7 +146,8 @@ class SiteRenderer:
             days_url=url_map.url(urls.days_index_path()),
             feeds_url=url_map.url(urls.feeds_page_path()),
             feeds=site_feeds(url_map, config.title),
-            search_url=url_map.url(SEARCH_PAGE),
+            # Empty when search is off: the theme then shows no search box.
+            search_url=url_map.url(SEARCH_PAGE) if config.search else "",
             search_bundle_url=url_map.url(f"{BUNDLE_DIR}/"),
         )
         self.env.globals.update(
@@ -234,7 +235,8 @@ def render_pages(
             title=markup.to_plain(page.title),
             body=Markup(renderer.block(page.body)),
         )
-    yield r.page("search.html", SEARCH_PAGE, title="Search")
+    if config.search:
+        yield r.page("search.html", SEARCH_PAGE, title="Search")
     yield r.page("404.html", "404.html", title="Page not found")
     yield sitemap(site, views, url_map)
     yield OutputFile(
