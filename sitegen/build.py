@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from itertools import chain
 from pathlib import Path
-from typing import Protocol
 
 from sitegen import (
     cache,
@@ -20,6 +16,7 @@ from sitegen import (
     related,
     render,
     search,
+    shortcut,
     sources,
     urls,
     views,
@@ -28,65 +25,8 @@ from sitegen import (
 from sitegen.config import Config
 from sitegen.errors import BuildWarning, Location, ParseError, SitegenError
 from sitegen.models import OutputFile, Paper
+from sitegen.report import BuildReport, StageWatcher, size_warnings
 from sitegen.taxonomy import site_taxonomy
-
-# GitHub Pages refuses to publish a site over 1 GB: warn while there is still room to act.
-PAGES_LIMIT_BYTES = 1_000_000_000
-SIZE_WARNING_SHARE = 0.8
-
-
-class StageWatcher(Protocol):
-    def start(self, stage: str) -> None: ...
-    def finish(self, stage: str) -> None: ...
-
-
-@dataclass
-class BuildReport:
-    """What a build did: counts, warnings and the time each stage took."""
-
-    papers: int = 0
-    pages_written: int = 0
-    content_written: int = 0
-    files: int = 0
-    bytes: int = 0
-    changed: int = 0
-    unchanged: bool = False  # every input matched the last build: nothing was rendered or written
-    warnings: list[BuildWarning] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    # Told when each stage starts and ends (a progress display); not part of the report.
-    watcher: StageWatcher | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def bytes_per_paper(self) -> int:
-        """The site's size over its papers: what each new day of papers will cost."""
-        return self.bytes // self.papers if self.papers else 0
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        if self.watcher:
-            self.watcher.start(name)
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[name] = time.perf_counter() - start
-            if self.watcher:
-                self.watcher.finish(name)
-
-
-def size_warnings(total: int, papers: int) -> list[BuildWarning]:
-    """A warning once the site passes 80% of GitHub Pages' size limit."""
-    if total <= PAGES_LIMIT_BYTES * SIZE_WARNING_SHARE:
-        return []
-    per_paper = total // papers if papers else 0
-    if total > PAGES_LIMIT_BYTES:
-        room = "; GitHub Pages will refuse to publish it"
-    elif per_paper:
-        room = f"; about {(PAGES_LIMIT_BYTES - total) // per_paper} more papers fit"
-    else:
-        room = ""
-    share = f"{total / 1e6:.0f} MB, {total / PAGES_LIMIT_BYTES:.0%} of GitHub Pages' 1 GB limit"
-    return [BuildWarning(f"the site is {share} ({per_paper} bytes per paper){room}")]
 
 
 def parse_seeds(config: Config, report: BuildReport) -> tuple[list[Paper], dict[str, int]]:
@@ -148,9 +88,9 @@ def build(
         # Hashed before the build reads anything: an input edited mid-build then differs from
         # the stored digest and forces the next build, never the other way round.
         read: dict[str, bytes] = {}
-        inputs = inputs_digest(config, strict=strict, force=force, record=read)
+        inputs = shortcut.inputs_digest(config, strict=strict, force=force, record=read)
         # --no-cache renders everything, but still notes the digest for the next build.
-        report = _unchanged_report(config, inputs) if use_cache else None
+        report = shortcut.unchanged_report(config, inputs) if use_cache else None
         if report is None:
             report = _build(
                 config,
@@ -164,124 +104,6 @@ def build(
             )
         store.save()
     return report
-
-
-def inputs_digest(
-    config: Config, *, strict: bool, force: bool, record: dict[str, bytes] | None = None
-) -> str:
-    """One hash of everything a build reads: if it matches the last build's, so would the output.
-
-    Whole folders are hashed (every seed file, content page, template, static file and theme
-    file), a superset of what the stages read, so no input can slip past it.
-    """
-    folders: list[tuple[Path, cache.Reading]] = [
-        (config.seeds_dir, _seed_text),
-        (config.content_dir, _page_text),
-        *((folder, _file_bytes) for folder in (config.templates_dir, config.root / "static")),
-        *((folder, _file_bytes) for folder in render.theme_dirs(config)),
-    ]
-    files = [config.taxonomy] if config.taxonomy else []
-    # Paths relative to the project: the same site in another folder has the same digest.
-    settings = repr(config).replace(f"'{config.root}", "'<project>")
-    values = [settings, f"strict={strict} force={force}", cache.build_fingerprint()]
-    return cache.digest_inputs(files, folders, values, config.root, record)
-
-
-def _file_bytes(path: Path, data: bytes) -> bytes:
-    return b"b" + data
-
-
-def _seed_text(path: Path, data: bytes) -> bytes:
-    """A feed as the parser reads it, so a BOM or CRLF copy of a feed digests alike."""
-    try:
-        return b"t" + sources.decode(data, path.name).encode("utf-8")
-    except SitegenError:
-        return b"b" + data  # the build will report it; any change to it still counts
-
-
-def _page_text(path: Path, data: bytes) -> bytes:
-    """A content page as `read_pages` reads it; other files there as they are."""
-    if path.suffix != ".md":
-        return b"b" + data
-    try:
-        return b"t" + data.decode("utf-8-sig").replace("\r\n", "\n").encode("utf-8")
-    except UnicodeDecodeError:
-        return b"b" + data
-
-
-def _settled_digest(
-    config: Config, *, strict: bool, force: bool, read: dict[str, bytes], writes: Mapping[str, str]
-) -> str | None:
-    """The inputs' digest after this build's content/ writes, if nothing else changed meanwhile.
-
-    Every file must hold what the build read, or what it wrote: a page saved by a person while
-    the build ran gives None, so the next build runs in full and sees it.
-    """
-    expected = dict(read)
-    for rel, text in writes.items():
-        expected[str(config.root / rel)] = cache.bytes_hash(b"t" + text.encode("utf-8"))
-    now: dict[str, bytes] = {}
-    digest = inputs_digest(config, strict=strict, force=force, record=now)
-    return digest if now == expected else None
-
-
-_NOTE_FIELDS = ("inputs", "papers", "files", "bytes", "pages")
-
-
-def _note(inputs: str, report: BuildReport) -> bytes:
-    values = (inputs, report.papers, report.files, report.bytes, report.pages_written)
-    lines = [f"{k}: {v}\n" for k, v in zip(_NOTE_FIELDS, values, strict=True)]
-    # Kept so that a skipped build repeats them, as a full one would.
-    for warning in report.warnings:
-        where = warning.location
-        fields = [warning.message, *((where.file, where.line, where.offset) if where else ())]
-        lines.append(f"warning: {json.dumps(fields, ensure_ascii=True)}\n")
-    return "".join(lines).encode()
-
-
-def _noted_warning(text: str) -> BuildWarning | None:
-    try:
-        fields = json.loads(text)
-        if len(fields) == 1:
-            return BuildWarning(str(fields[0]))
-        message, file, line, offset = fields
-        return BuildWarning(str(message), Location(str(file), int(line), int(offset)))
-    except (ValueError, TypeError):
-        return None
-
-
-def _unchanged_report(config: Config, inputs: str) -> BuildReport | None:
-    """The last build's report if its inputs hashed to `inputs` and its output is in place."""
-    marker = write.read_marker(config.output_dir)
-    if marker is None:
-        return None
-    noted: dict[str, str] = {}
-    warnings: list[BuildWarning] = []
-    for line in marker.decode("utf-8", "replace").splitlines():
-        key, _, value = line.partition(": ")
-        if key == "warning":
-            warning = _noted_warning(value)
-            if warning is None:
-                return None
-            warnings.append(warning)
-        else:
-            noted[key] = value
-    if noted.get("inputs") != inputs or not all(k in noted for k in _NOTE_FIELDS):
-        return None
-    try:
-        counts = [int(noted[k]) for k in _NOTE_FIELDS[1:]]
-    except ValueError:
-        return None
-    papers, files, size, pages = counts
-    write.tidy(config.output_dir)  # a build killed after its swap left its old tree beside it
-    return BuildReport(
-        papers=papers,
-        files=files,
-        bytes=size,
-        pages_written=pages,
-        unchanged=True,
-        warnings=warnings,
-    )
 
 
 class _Tally:
@@ -385,10 +207,10 @@ def _build(
     def note() -> bytes:
         settled: str | None = inputs
         if merged.writes:
-            settled = _settled_digest(
+            settled = shortcut.settled_digest(
                 config, strict=strict, force=force, read=read, writes=merged.writes
             )
-        return _note(settled, report) if settled else b""
+        return shortcut.note(settled, report) if settled else b""
 
     with report.stage("render+write"):
         written = write.write_site(outputs, config.output_dir, finalize=finalize, note=note)

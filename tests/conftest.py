@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sitegen.build import BuildReport, build
+from sitegen.build import build
 from sitegen.config import Config, load_config
+from sitegen.report import BuildReport
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "seeds" / "2025-03-11.txt"

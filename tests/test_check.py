@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sitegen.build import PAGES_LIMIT_BYTES, size_warnings
 from sitegen.check import Problem, check_site
 from sitegen.cli import main
+from sitegen.report import PAGES_LIMIT_BYTES, size_warnings
 from tests.conftest import REPO_BASE_URL, write_tree
 
 ROOT_BASE_URL = "http://localhost:8000/"
@@ -236,11 +236,11 @@ def test_build_states_size_and_bytes_per_paper(
 def test_strict_refuses_an_oversized_site_before_publishing_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sitegen import build as build_module
+    from sitegen import report as report_module
     from sitegen.errors import SitegenError
     from tests.conftest import build_project, seed_project
 
-    monkeypatch.setattr(build_module, "PAGES_LIMIT_BYTES", 100_000)
+    monkeypatch.setattr(report_module, "PAGES_LIMIT_BYTES", 100_000)
     root = seed_project(tmp_path / "site")
     with pytest.raises(SitegenError, match="GitHub Pages' 1 GB limit"):
         build_project(root, strict=True)

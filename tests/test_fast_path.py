@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from sitegen import write
-from sitegen.build import BuildReport, build
+from sitegen.build import build
 from sitegen.config import load_config
 from sitegen.errors import ConfigError, SitegenError
+from sitegen.report import BuildReport
 from tests.conftest import REPO, seed_project
 
 Snapshot = dict[str, tuple[int, int, bytes]]
@@ -144,9 +145,9 @@ def test_search_setting_must_be_a_boolean(site: Path, value: str) -> None:
 def test_a_skipped_build_repeats_the_last_builds_warnings(
     site: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sitegen import build as build_module
+    from sitegen import report as report_module
 
-    monkeypatch.setattr(build_module, "PAGES_LIMIT_BYTES", 100_000)
+    monkeypatch.setattr(report_module, "PAGES_LIMIT_BYTES", 100_000)
     EDITS["content page"](site)  # the patched limit is no input: change one so the build runs
     warned = _build(site)
     assert not warned.unchanged and warned.warnings

@@ -14,10 +14,10 @@ import feedparser
 import pytest
 
 from sitegen import sources, urls, write
-from sitegen.build import BuildReport
 from sitegen.cli import main
 from sitegen.config import Config
 from sitegen.errors import SitegenError
+from sitegen.report import BuildReport
 from tests.conftest import build_project, write_tree
 
 CORPUS = Path(__file__).parent / "fixtures" / "hostile" / "site"

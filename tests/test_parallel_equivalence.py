@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from sitegen import cache, parallel, write
-from sitegen.build import BuildReport, build
+from sitegen.build import build
 from sitegen.config import load_config
+from sitegen.report import BuildReport
 
 from .conftest import seed_project
 
