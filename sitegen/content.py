@@ -222,9 +222,8 @@ def merge(
     claimed: set[str] = set()
     for paper in merged:
         page = _existing_page_of(paper, by_key, by_title, claimed)
-        plain_title = markup.to_plain(paper.title)
-        tags = _auto_tags(taxonomy, plain_title, paper.abstract)
         if page is None:
+            plain_title = markup.to_plain(paper.title)
             slug = urls.unique_slug(urls.slug_for_title(plain_title, paper.arxiv_id or ""), taken)
             taken.add(slug)
             path = f"{content_prefix}/{PAPERS_DIR}/{slug}.md"
@@ -245,6 +244,8 @@ def merge(
                     )
                 continue
         claimed.add(path)
+        # Tagged only here: an edited page keeps its own tag list and is never rewritten.
+        tags = _auto_tags(taxonomy, markup.to_plain(paper.title), paper.abstract)
         text = render_page(paper, slug, tags)
         if pages.get(path) != text:
             writes[path] = text
