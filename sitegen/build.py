@@ -168,13 +168,14 @@ def _build(
         site = replace(site, related=related.related_papers(related.documents(site.papers)))
     url_map = urls.UrlMap(config.base_url)
     site_views = views.build_views(site, config, url_map)
+    channels = feeds.channels(site_views, config, url_map)  # the feeds, and the /feeds/ page
     # Pages stream from the renderer into the write stage's staging folder: only a chunk of
     # pages is in memory at a time, and the search index is built from the written folder.
     tally = _Tally()
     outputs = tally.watch(
         chain(
-            render.render_pages(site, site_views, config, url_map, jobs),
-            feeds.render_feeds(site_views, config, url_map),
+            render.render_pages(site, site_views, config, url_map, channels, jobs),
+            feeds.render_feeds(channels, config, url_map),
             render.static_files(config),
         )
     )

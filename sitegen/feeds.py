@@ -266,10 +266,11 @@ def json_feed(channel: Channel, config: Config) -> bytes:
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def render_feeds(views: SiteViews, config: Config, url_map: urls.UrlMap) -> Iterator[OutputFile]:
+def render_feeds(
+    found: Sequence[Channel], config: Config, url_map: urls.UrlMap
+) -> Iterator[OutputFile]:
     """`feed.xml`, `rss.xml`, `feed.json` for the site and under every `tags/<tag>/`, and OPML."""
     tags_url = url_map.absolute(urls.tags_index_path())
-    found = channels(views, config, url_map)
     for channel in found:
         yield OutputFile(channel.prefix + ATOM, atom_feed(channel, config, tags_url))
         yield OutputFile(channel.prefix + RSS, rss_feed(channel, config, tags_url))

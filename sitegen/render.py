@@ -178,7 +178,12 @@ class SiteRenderer:
 
 
 def render_pages(
-    site: Site, views: SiteViews, config: Config, url_map: urls.UrlMap, jobs: int = 1
+    site: Site,
+    views: SiteViews,
+    config: Config,
+    url_map: urls.UrlMap,
+    channels: Sequence[feeds_module.Channel],
+    jobs: int = 1,
 ) -> Iterator[OutputFile]:
     """Every HTML page of the site, plus sitemap and robots.txt; paper pages in `jobs` processes."""
     r = SiteRenderer(config, url_map)
@@ -211,7 +216,7 @@ def render_pages(
         "feeds.html",
         urls.feeds_page_path(),
         title="Feeds",
-        channels=feeds_module.channels(views, config, url_map),
+        channels=channels,
         opml_url=url_map.absolute(urls.opml_path()),
         feed_limit=config.feed_limit,
     )
