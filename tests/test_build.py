@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 import feedparser
 import pytest
 
+from sitegen.build import build
 from tests.conftest import REPO_BASE_URL, build_project, seed_project
 
 
@@ -149,8 +150,13 @@ def test_rebuild_changes_nothing(tmp_path: Path) -> None:
     content_before = {p: p.stat().st_mtime_ns for p in (root / "content").rglob("*.md")}
     output_before = {p: p.stat().st_mtime_ns for p in config.output_dir.rglob("*")}
     _, again = build_project(root)
-    assert again.content_written == 0
-    assert again.changed == 0
+    assert again.unchanged, "the no-change shortcut: nothing rendered or written"
+    # A full build (no shortcut, no cache) must rewrite nothing either: unchanged files are
+    # carried over, so their mtimes stay.
+    full = build(config, use_cache=False)
+    assert not full.unchanged
+    assert full.content_written == 0
+    assert full.changed == 0
     assert {p: p.stat().st_mtime_ns for p in (root / "content").rglob("*.md")} == content_before
     after = {p: p.stat().st_mtime_ns for p in config.output_dir.rglob("*")}
     assert {p: t for p, t in after.items() if p.is_file()} == {
