@@ -9,6 +9,7 @@ memory only, which still lets parallel workers hand their results to the main pr
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -62,6 +63,7 @@ def _code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=1)
 def build_fingerprint() -> str:
     """A hash of everything in sitegen that shapes a build's output, not only cached values.
 

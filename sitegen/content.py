@@ -162,6 +162,16 @@ def render_page(paper: MergedPaper, slug: str, tags: tuple[str, ...]) -> str:
     return frontmatter.dump(meta, paper.abstract)
 
 
+def _generated_page(paper: MergedPaper, slug: str, taxonomy: Taxonomy) -> str:
+    """The page sitegen writes for a paper, tagged now; pure, so cached across builds."""
+
+    def compute() -> str:
+        tags = _auto_tags(taxonomy, markup.to_plain(paper.title), paper.abstract)
+        return render_page(paper, slug, tags)
+
+    return cache.memo("page", (repr(paper), slug, taxonomy.digest), compute)
+
+
 def is_pristine(meta: Mapping[str, Any], body: str) -> bool:
     """True when the page is exactly as sitegen last wrote it (no person has edited it)."""
     stored = meta.get(DIGEST_KEY)
@@ -232,6 +242,9 @@ def merge(
             slug_value = page.meta.get("slug")
             slug = slug_value if isinstance(slug_value, str) else path.rsplit("/", 1)[-1][:-3]
             claimed.add(path)
+            text = _generated_page(paper, slug, taxonomy)
+            if text == existing_pages.get(path):
+                continue  # exactly what sitegen would write, so untouched and up to date
             if not is_pristine(page.meta, page.body):
                 appearances[_page_key(page.meta, paper.key)] = paper.appearances
                 if page.meta.get(UPSTREAM_KEY, _upstream(paper)) != _upstream(paper):
@@ -244,9 +257,7 @@ def merge(
                     )
                 continue
         claimed.add(path)
-        # Tagged only here: an edited page keeps its own tag list and is never rewritten.
-        tags = _auto_tags(taxonomy, markup.to_plain(paper.title), paper.abstract)
-        text = render_page(paper, slug, tags)
+        text = _generated_page(paper, slug, taxonomy)
         if pages.get(path) != text:
             writes[path] = text
             pages[path] = text
