@@ -11,6 +11,7 @@ from sitegen import (
     cache,
     content,
     feeds,
+    frontmatter,
     guard,
     parallel,
     related,
@@ -53,7 +54,7 @@ def read_pages(folder: Path, config: Config, pattern: str) -> dict[str, str]:
         rel = config.relative(path)
         data = path.read_bytes()
         try:
-            pages[rel] = data.decode("utf-8-sig").replace("\r\n", "\n")
+            pages[rel] = frontmatter.decode_page(data)
         except UnicodeDecodeError as exc:
             raise ParseError(
                 f"invalid UTF-8 at byte {exc.start + 1}",

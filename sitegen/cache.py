@@ -290,7 +290,3 @@ def using(cache: Cache) -> Iterator[Cache]:
 
 def for_project(root: Path, enabled: bool) -> Cache:
     return Cache(root / FOLDER if enabled else None)
-
-
-def stats(cache: Cache) -> dict[str, Any]:
-    return {"hits": cache.hits, "misses": cache.misses}

@@ -20,6 +20,11 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 FENCE = "---"
 
 
+def decode_page(data: bytes, errors: str = "strict") -> str:
+    """A page's bytes as every stage reads them: UTF-8, byte-order mark dropped, `\n` lines."""
+    return data.decode("utf-8-sig", errors=errors).replace("\r\n", "\n")
+
+
 class _PlainDumper(_Dumper):
     """Never write `&id001` anchors: a person reading a page should see every value in place."""
 

@@ -219,7 +219,11 @@ def default_renderer() -> Renderer:
 
 def summary(text: str, limit: int) -> str:
     """The first `limit` characters of the plain text, cut on a word boundary."""
-    plain = to_plain(text)
+    return shorten(to_plain(text), limit)
+
+
+def shorten(plain: str, limit: int) -> str:
+    """Plain text cut to `limit` characters on a word boundary, with an ellipsis if cut."""
     if len(plain) <= limit:
         return plain
     cut = plain[:limit].rsplit(" ", 1)[0].rstrip(",;:.")

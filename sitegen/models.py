@@ -107,10 +107,6 @@ class PaperPage:
         return self.appearances[0].day
 
     @property
-    def last_day(self) -> date:
-        return self.appearances[-1].day
-
-    @property
     def sort_key(self) -> tuple[int, int, str]:
         """Newest first, then by rank in that day's feed, then by slug: a total, stable order."""
         first = self.appearances[0]

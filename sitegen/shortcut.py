@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from sitegen import cache, render, sources, write
+from sitegen import cache, frontmatter, render, sources, write
 from sitegen.config import Config
 from sitegen.errors import BuildWarning, Location, SitegenError
 from sitegen.report import BuildReport
@@ -54,7 +54,7 @@ def _page_text(path: Path, data: bytes) -> bytes:
     if path.suffix != ".md":
         return b"b" + data
     try:
-        return b"t" + data.decode("utf-8-sig").replace("\r\n", "\n").encode("utf-8")
+        return b"t" + frontmatter.decode_page(data).encode("utf-8")
     except UnicodeDecodeError:
         return b"b" + data
 

@@ -129,8 +129,9 @@ def paper_view(
     # Listed by two feeds on one day is still one day.
     days = tuple(_day_link(d, url_map) for d in dict.fromkeys(a.day for a in paper.appearances))
     plain_body = markup.to_plain(paper.body)
+    plain_title = markup.to_plain(paper.title)
     cite = citation.CitationInput(
-        title=markup.to_plain(paper.title),
+        title=plain_title,
         abstract=plain_body,
         authors=paper.authors,
         day=paper.first_day,
@@ -143,12 +144,12 @@ def paper_view(
     return PaperView(
         slug=paper.slug,
         title_html=Markup(renderer.inline(paper.title)),
-        title=markup.to_plain(paper.title),
+        title=plain_title,
         url=url_map.url(path),
         absolute_url=url_map.absolute(path),
         abstract_html=Markup(renderer.block(paper.body)),
-        summary=markup.summary(paper.body, config.summary_chars),
-        description=markup.summary(plain_body, 160),
+        summary=markup.shorten(plain_body, config.summary_chars),
+        description=markup.shorten(plain_body, 160),
         first_day=days[0],
         days=days,
         tags=tuple(

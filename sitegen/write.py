@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from sitegen import frontmatter
 from sitegen.errors import ConfigError, SitegenError
 from sitegen.models import OutputFile
 
@@ -417,6 +418,6 @@ def write_content(
 def _current_text(path: Path) -> str | None:
     """A page's text as the merge reads it (BOM and CRLF normalised), or None if it is gone."""
     try:
-        return path.read_bytes().decode("utf-8-sig", errors="replace").replace("\r\n", "\n")
+        return frontmatter.decode_page(path.read_bytes(), errors="replace")
     except FileNotFoundError:
         return None

@@ -30,7 +30,9 @@ def test_disabled_progress_writes_nothing() -> None:
     assert out.getvalue() == ""
 
 
-def test_fast_build_shows_no_bar() -> None:
+def test_fast_build_shows_no_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    # "Fast" is anything under the delay: a long one keeps a stalled machine from failing this.
+    monkeypatch.setattr(progress, "DELAY_SECONDS", 3600.0)
     out = _Terminal()
     with progress.StageProgress(out, enabled=True) as watcher:
         watcher.start("load")
