@@ -92,31 +92,19 @@ def make_environment(config: Config) -> jinja2.Environment:
     return env
 
 
-def site_feeds(url_map: urls.UrlMap, title: str) -> tuple[FeedLink, ...]:
-    return (
-        FeedLink(f"{title} (Atom)", url_map.absolute("feed.xml"), "application/atom+xml"),
-        FeedLink(f"{title} (RSS)", url_map.absolute("rss.xml"), "application/rss+xml"),
-        FeedLink(f"{title} (JSON Feed)", url_map.absolute("feed.json"), "application/feed+json"),
-    )
+# Each feed format's file name (from feeds.py), what readers call it, and its media type.
+_FEED_FORMATS = (
+    (feeds_module.ATOM, "Atom", "application/atom+xml"),
+    (feeds_module.RSS, "RSS", "application/rss+xml"),
+    (feeds_module.JSON, "JSON Feed", "application/feed+json"),
+)
 
 
-def tag_feeds(url_map: urls.UrlMap, slug: str, label: str) -> tuple[FeedLink, ...]:
-    return (
-        FeedLink(
-            f"{label} (Atom)",
-            url_map.absolute(urls.tag_feed_path(slug, "feed.xml")),
-            "application/atom+xml",
-        ),
-        FeedLink(
-            f"{label} (RSS)",
-            url_map.absolute(urls.tag_feed_path(slug, "rss.xml")),
-            "application/rss+xml",
-        ),
-        FeedLink(
-            f"{label} (JSON Feed)",
-            url_map.absolute(urls.tag_feed_path(slug, "feed.json")),
-            "application/feed+json",
-        ),
+def feed_links(url_map: urls.UrlMap, label: str, prefix: str = "") -> tuple[FeedLink, ...]:
+    """Autodiscovery links to the three feeds under `prefix` (`""` or `tags/<slug>/`)."""
+    return tuple(
+        FeedLink(f"{label} ({name})", url_map.absolute(prefix + file), mime)
+        for file, name, mime in _FEED_FORMATS
     )
 
 
@@ -145,7 +133,7 @@ class SiteRenderer:
             tags_url=url_map.url(urls.tags_index_path()),
             days_url=url_map.url(urls.days_index_path()),
             feeds_url=url_map.url(urls.feeds_page_path()),
-            feeds=site_feeds(url_map, config.title),
+            feeds=feed_links(url_map, config.title),
             # Empty when search is off: the theme then shows no search box.
             search_url=url_map.url(SEARCH_PAGE) if config.search else "",
             search_bundle_url=url_map.url(f"{BUNDLE_DIR}/"),
@@ -201,7 +189,7 @@ def render_pages(
     yield from parallel.map_ordered(paper_page, views.papers, jobs)
     yield r.page("tags.html", urls.tags_index_path(), tags=views.tags, title="Tags")
     for tag in views.tags:
-        feeds = tag_feeds(url_map, tag.slug, tag.label) + r.info.feeds
+        feeds = feed_links(url_map, tag.label, urls.tag_feed_path(tag.slug, "")) + r.info.feeds
         yield from r.paginated(
             "tag.html",
             tag.papers,
