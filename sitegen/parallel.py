@@ -45,6 +45,16 @@ def _run_chunk(bounds: tuple[int, int]) -> dict[str, dict[bytes, bytes]]:
     return cache.active().take_new_entries()
 
 
+def _worth_forking(jobs: int, count: int) -> bool:
+    """Workers pay off with several cores and enough items, and need fork to inherit state."""
+    return jobs > 1 and count >= MIN_ITEMS and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _chunks(count: int, step: int) -> list[tuple[int, int]]:
+    """`[start, end)` bounds covering `count` items, `step` at a time."""
+    return [(i, min(i + step, count)) for i in range(0, count, step)]
+
+
 def prewarm(task: Callable[[T], None], items: Sequence[T], jobs: int) -> int:
     """Run `task` on every item in `jobs` forked workers, filling the active cache.
 
@@ -52,12 +62,10 @@ def prewarm(task: Callable[[T], None], items: Sequence[T], jobs: int) -> int:
     filtered them out; returns the number of entries received.
     """
     global _work
-    if jobs <= 1 or len(items) < MIN_ITEMS or "fork" not in multiprocessing.get_all_start_methods():
+    if not _worth_forking(jobs, len(items)):
         return 0
     # Several chunks per worker keep both cores busy to the end.
-    count = jobs * 4
-    step = -(-len(items) // count)
-    bounds = [(i, min(i + step, len(items))) for i in range(0, len(items), step)]
+    bounds = _chunks(len(items), -(-len(items) // (jobs * 4)))
     _work = (task, items)  # type: ignore[assignment]
     received = 0
     gc.freeze()  # the collector must not dirty (and so copy) every inherited page in a worker
@@ -104,11 +112,10 @@ def map_ordered(function: Callable[[T], R], items: Sequence[T], jobs: int) -> It
     so nothing but the results crosses a pipe; chunks keep memory to a few chunks' results.
     """
     global _mapping
-    if jobs <= 1 or len(items) < MIN_ITEMS or "fork" not in multiprocessing.get_all_start_methods():
+    if not _worth_forking(jobs, len(items)):
         yield from map(function, items)
         return
-    step = max(1, min(250, -(-len(items) // (jobs * 4))))
-    bounds = [(i, min(i + step, len(items))) for i in range(0, len(items), step)]
+    bounds = _chunks(len(items), max(1, min(250, -(-len(items) // (jobs * 4)))))
     _mapping = (function, items)  # type: ignore[assignment]
     gc.freeze()
     try:
