@@ -34,6 +34,7 @@ _PRODUCERS = (
     "taxonomy.py",
     "taxonomy.toml",
     "search.py",
+    "related.py",
 )
 _LIBRARIES = (
     "markdown-it-py",
