@@ -35,6 +35,10 @@ _PRODUCERS = (
     "taxonomy.toml",
     "search.py",
     "related.py",
+    "views.py",
+    "citation.py",
+    "urls.py",
+    "models.py",
 )
 _LIBRARIES = (
     "markdown-it-py",

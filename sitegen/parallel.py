@@ -18,6 +18,7 @@ from typing import TypeVar
 from sitegen import cache, content, markup, urls, views
 from sitegen.config import Config
 from sitegen.errors import SitegenError
+from sitegen.models import PaperPage
 from sitegen.taxonomy import Taxonomy
 
 T = TypeVar("T")
@@ -80,22 +81,31 @@ def prewarm(task: Callable[[T], None], items: Sequence[T], jobs: int) -> int:
     return received
 
 
-def warm_papers(
-    pages: Mapping[str, str],
-    taxonomy: Taxonomy,
-    config: Config,
-    url_map: urls.UrlMap,
-    jobs: int,
-) -> int:
-    """Parse, tag and render the Markdown of every paper page not cached yet, across cores."""
+def warm_pages(pages: Mapping[str, str], taxonomy: Taxonomy, jobs: int) -> int:
+    """Parse and tag every paper page not cached yet, across cores."""
     active = cache.active()
     todo = [(path, text) for path, text in pages.items() if not active.has("frontmatter", (text,))]
-    renderer = markup.default_renderer()
 
     def task(item: tuple[str, str]) -> None:
-        paper = content.load_paper_page(item[0], item[1], taxonomy, {})
-        views.paper_view(paper, config, url_map, renderer, {})
+        content.load_paper_page(item[0], item[1], taxonomy, {})
 
+    return prewarm(task, todo, jobs)
+
+
+def warm_views(
+    papers: Sequence[PaperPage],
+    config: Config,
+    url_map: urls.UrlMap,
+    tag_labels: dict[str, str],
+    jobs: int,
+) -> int:
+    """Compute every paper's view (Markdown, plain text, citations) not cached yet, across cores."""
+    renderer = markup.default_renderer()
+
+    def task(paper: PaperPage) -> None:
+        views.paper_view(paper, config, url_map, renderer, tag_labels)
+
+    todo = [p for p in papers if not views.view_is_cached(p, config, url_map, tag_labels)]
     return prewarm(task, todo, jobs)
 
 

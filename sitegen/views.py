@@ -8,7 +8,7 @@ from datetime import date
 
 from markupsafe import Markup
 
-from sitegen import citation, markup, urls
+from sitegen import cache, citation, markup, urls
 from sitegen.config import Config
 from sitegen.models import Day, PaperPage, Site, Tag
 
@@ -125,6 +125,40 @@ def paper_view(
     renderer: markup.Renderer,
     tag_labels: dict[str, str],
 ) -> PaperView:
+    """The view of one paper, before its links to neighbours and related papers are added.
+
+    A pure function of the page and a few settings, so it is cached: the Markdown, plain text
+    and citation formats of an unchanged paper are never recomputed. A dataclass's repr names
+    every field unambiguously, which makes it a sound cache key.
+    """
+    return cache.memo(
+        "view",
+        _view_key(paper, config, url_map, tag_labels),
+        lambda: _paper_view(paper, config, url_map, renderer, tag_labels),
+    )
+
+
+def _view_key(
+    paper: PaperPage, config: Config, url_map: urls.UrlMap, tag_labels: dict[str, str]
+) -> tuple[str, str, str]:
+    labels = tuple((t, tag_labels.get(t, t)) for t in paper.tags)
+    settings = (config.title, config.summary_chars, url_map.base_url)
+    return repr(paper), repr(labels), repr(settings)
+
+
+def view_is_cached(
+    paper: PaperPage, config: Config, url_map: urls.UrlMap, tag_labels: dict[str, str]
+) -> bool:
+    return cache.active().has("view", _view_key(paper, config, url_map, tag_labels))
+
+
+def _paper_view(
+    paper: PaperPage,
+    config: Config,
+    url_map: urls.UrlMap,
+    renderer: markup.Renderer,
+    tag_labels: dict[str, str],
+) -> PaperView:
     path = urls.paper_path(paper.slug)
     # Listed by two feeds on one day is still one day.
     days = tuple(_day_link(d, url_map) for d in dict.fromkeys(a.day for a in paper.appearances))
@@ -199,10 +233,14 @@ def _neighbour(by_slug: dict[str, PaperView], slug: str | None) -> LinkView | No
     return LinkView(by_slug[slug].title, by_slug[slug].url)
 
 
+def tag_labels(site: Site) -> dict[str, str]:
+    return {t.slug: t.label for t in site.tags}
+
+
 def build_views(site: Site, config: Config, url_map: urls.UrlMap) -> SiteViews:
     renderer = markup.default_renderer()
-    tag_labels = {t.slug: t.label for t in site.tags}
-    by_slug = {p.slug: paper_view(p, config, url_map, renderer, tag_labels) for p in site.papers}
+    labels = tag_labels(site)
+    by_slug = {p.slug: paper_view(p, config, url_map, renderer, labels) for p in site.papers}
     _with_day_neighbours(by_slug, site)
     _with_related(by_slug, site)
 
