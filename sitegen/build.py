@@ -16,6 +16,7 @@ from sitegen import (
     parallel,
     related,
     render,
+    reuse,
     search,
     shortcut,
     sources,
@@ -111,19 +112,29 @@ class _Tally:
     """Counts and the digest of the HTML pages, taken as the outputs stream to the write stage."""
 
     def __init__(self) -> None:
-        self.files = self.bytes = self.pages = 0
+        self.files = self.bytes = self.pages = self.carried = 0
         self.html = cache.FilesDigest()
         self.marked: list[str] = []  # pages for the search index
+        self.keyed: dict[str, tuple[bytes, bool]] = {}  # page -> (render key, marked)
 
     def watch(self, outputs: Iterable[OutputFile]) -> Iterator[OutputFile]:
         for output in outputs:
             self.files += 1
-            self.bytes += len(output.data)
+            if output.carried is not None:
+                self.carried += 1
+                self.bytes += output.carried.size
+                marked = output.carried.marked
+            else:
+                self.bytes += len(output.data)
+                marked = search.INDEXED_MARK in output.data
             if output.path.endswith(".html"):
                 self.pages += 1
-                self.html.add(output.path, output.data)
-                if search.INDEXED_MARK in output.data:
+                # A render key stands for the page's bytes: a carried page has no bytes here.
+                self.html.add(output.path, output.key or output.data)
+                if marked:
                     self.marked.append(output.path)
+            if output.key is not None:
+                self.keyed[output.path] = (output.key, marked)
             yield output
 
 
@@ -153,7 +164,7 @@ def _build(
     with report.stage("merge"):
         existing = read_pages(config.content_dir / content.PAPERS_DIR, config, "*.md")
         with report.stage("warm"):  # fills the cache in parallel; the stages below then hit it
-            parallel.warm_papers(existing, taxonomy, config, urls.UrlMap(config.base_url), jobs)
+            parallel.warm_pages(existing, taxonomy, jobs)
         prefix = config.relative(config.content_dir)
         merged = content.merge(papers, existing, taxonomy, prefix)
         report.warnings.extend(merged.warnings)
@@ -168,14 +179,19 @@ def _build(
     with report.stage("related"):
         site = replace(site, related=related.related_papers(related.documents(site.papers)))
     url_map = urls.UrlMap(config.base_url)
-    site_views = views.build_views(site, config, url_map)
+    with report.stage("views"):
+        parallel.warm_views(site.papers, config, url_map, views.tag_labels(site), jobs)
+        site_views = views.build_views(site, config, url_map)
     channels = feeds.channels(site_views, config, url_map)  # the feeds, and the /feeds/ page
     # Pages stream from the renderer into the write stage's staging folder: only a chunk of
     # pages is in memory at a time, and the search index is built from the written folder.
     tally = _Tally()
+    # Without a cache folder (--no-cache) every page is rendered and no key is computed.
+    folder = cache.active().folder
+    ledger = reuse.Ledger(folder, config.output_dir) if folder is not None else None
     outputs = tally.watch(
         chain(
-            render.render_pages(site, site_views, config, url_map, channels, jobs),
+            render.render_pages(site, site_views, config, url_map, channels, jobs, ledger),
             feeds.render_feeds(channels, config, url_map),
             render.static_files(config),
         )
@@ -204,6 +220,7 @@ def _build(
                 )
         report.content_written = len(merged.writes)
         report.files, report.bytes, report.pages_written = tally.files, tally.bytes, tally.pages
+        report.carried = tally.carried
         return bundle
 
     def note() -> bytes:
@@ -217,6 +234,8 @@ def _build(
     with report.stage("render+write"):
         written = write.write_site(outputs, config.output_dir, finalize=finalize, note=note)
     report.files, report.bytes, report.changed = written.files, written.bytes, written.changed
+    if ledger is not None:
+        ledger.save(tally.keyed)
     if on_stage:
         for name, seconds in report.timings.items():
             on_stage(name, seconds)

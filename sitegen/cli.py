@@ -130,7 +130,7 @@ def _build(args: argparse.Namespace) -> int:
         print(warning, file=sys.stderr)
     print(
         f"built {report.papers} papers into {config.relative(config.output_dir)}/: "
-        f"{report.files} files, {report.changed} changed, "
+        f"{report.files} files ({report.carried} pages carried over), {report.changed} changed, "
         f"{report.content_written} content pages updated; "
         f"{report.bytes / 1e6:.1f} MB, {report.bytes_per_paper} bytes per paper"
     )

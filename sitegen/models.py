@@ -158,8 +158,18 @@ class Site:
 
 
 @dataclass(frozen=True)
+class Carried:
+    """A page the previous build published from the same inputs: its file is reused as it is."""
+
+    size: int
+    marked: bool  # holds the search index mark
+
+
+@dataclass(frozen=True)
 class OutputFile:
     """One file of the built site: a path relative to the output folder, and its bytes."""
 
     path: str
-    data: bytes
+    data: bytes  # empty when `carried`
+    key: bytes | None = None  # a page's render key (see reuse.py)
+    carried: Carried | None = None

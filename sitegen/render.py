@@ -12,10 +12,10 @@ import jinja2
 from markupsafe import Markup
 
 from sitegen import feeds as feeds_module
-from sitegen import markup, parallel, urls
+from sitegen import markup, parallel, reuse, urls
 from sitegen.config import Config
 from sitegen.errors import ConfigError
-from sitegen.models import OutputFile, Site
+from sitegen.models import Carried, OutputFile, Site
 from sitegen.search import BUNDLE_DIR, SEARCH_PAGE
 from sitegen.views import PaperView, SiteViews
 
@@ -68,16 +68,20 @@ def theme_dirs(config: Config) -> list[Path]:
     return found
 
 
+def template_dirs(config: Config) -> list[Path]:
+    """The folders templates load from, first match wins: the site's, its theme's, the default's."""
+    return [config.templates_dir, *(d / "templates" for d in theme_dirs(config))]
+
+
 def make_environment(config: Config) -> jinja2.Environment:
     """Site templates override the chosen theme, which overrides the default theme.
 
     `default/base.html` always names the default theme's file, so an override can extend it.
     """
-    dirs = theme_dirs(config)
-    search = [config.templates_dir, *(d / "templates" for d in dirs)]
+    search = template_dirs(config)
     loader = jinja2.ChoiceLoader(
         [
-            jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(dirs[-1] / "templates")}),
+            jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(search[-1])}),
             jinja2.FileSystemLoader([str(p) for p in search if p.is_dir()]),
         ]
     )
@@ -117,11 +121,18 @@ def _pages(
 
 
 class SiteRenderer:
-    """Holds the compiled templates and shared context for one build."""
+    """Holds the compiled templates and shared context for one build.
 
-    def __init__(self, config: Config, url_map: urls.UrlMap) -> None:
+    With a `ledger`, a page whose render key matches the one the previous build published is
+    carried over instead of rendered.
+    """
+
+    def __init__(
+        self, config: Config, url_map: urls.UrlMap, ledger: reuse.Ledger | None = None
+    ) -> None:
         self.config = config
         self.url_map = url_map
+        self.ledger = ledger
         self.env = make_environment(config)
         self.info = SiteInfo(
             title=config.title,
@@ -142,19 +153,31 @@ class SiteRenderer:
             site=self.info,
             static=lambda name: url_map.url(urls.static_path(name)),
         )
+        # `static` is a function of the base URL, hence the URL in the salt.
+        salt = reuse.template_salt(template_dirs(config), (self.info, url_map.base_url))
+        self.keys = reuse.PageKeys(salt) if ledger is not None else None
 
     def page(self, template: str, out_path: str, **context: Any) -> OutputFile:
         context.setdefault("feeds", self.info.feeds)
         context.setdefault("description", self.config.description)
         context.setdefault("pager", None)
-        html = self.env.get_template(template).render(
-            canonical=self.url_map.absolute(out_path), url=self.url_map.url(out_path), **context
-        )
-        return OutputFile(out_path, html.encode("utf-8"))
+        context["canonical"] = self.url_map.absolute(out_path)
+        context["url"] = self.url_map.url(out_path)
+        key = None
+        if self.keys is not None and self.ledger is not None:
+            key = self.keys.key(template, context)
+            record = self.ledger.carried(out_path, key)
+            if record is not None:
+                return OutputFile(out_path, b"", key, Carried(record.size, record.marked))
+        html = self.env.get_template(template).render(**context)
+        return OutputFile(out_path, html.encode("utf-8"), key)
+
+    def run(self, job: PageJob) -> OutputFile:
+        return self.page(job.template, job.out_path, **job.context)
 
     def paginated(
         self, template: str, items: Sequence[PaperView], path_of: Any, **context: Any
-    ) -> Iterator[OutputFile]:
+    ) -> Iterator[PageJob]:
         for number, total, chunk in _pages(items, self.config.per_page):
             pager = Pager(
                 number,
@@ -162,7 +185,16 @@ class SiteRenderer:
                 self.url_map.url(path_of(number - 1)) if number > 1 else None,
                 self.url_map.url(path_of(number + 1)) if number < total else None,
             )
-            yield self.page(template, path_of(number), papers=chunk, pager=pager, **context)
+            yield PageJob(template, path_of(number), dict(context, papers=chunk, pager=pager))
+
+
+@dataclass(frozen=True)
+class PageJob:
+    """One page to render: its template, where it goes, and what the template is given."""
+
+    template: str
+    out_path: str
+    context: dict[str, Any]
 
 
 def render_pages(
@@ -172,22 +204,34 @@ def render_pages(
     url_map: urls.UrlMap,
     channels: Sequence[feeds_module.Channel],
     jobs: int = 1,
+    ledger: reuse.Ledger | None = None,
 ) -> Iterator[OutputFile]:
-    """Every HTML page of the site, plus sitemap and robots.txt; paper pages in `jobs` processes."""
-    r = SiteRenderer(config, url_map)
-    yield from r.paginated("index.html", views.papers, urls.home_path, title=config.title)
+    """Every HTML page of the site, plus sitemap and robots.txt, rendered in `jobs` processes.
 
-    def paper_page(view: PaperView) -> OutputFile:
-        return r.page(
+    Pages unchanged since the build `ledger` describes are carried over, not rendered.
+    """
+    r = SiteRenderer(config, url_map, ledger)
+    yield from parallel.map_ordered(r.run, list(_page_jobs(r, site, views, channels)), jobs)
+    yield sitemap(site, views, url_map)
+    yield OutputFile(
+        "robots.txt",
+        f"User-agent: *\nAllow: /\n\nSitemap: {url_map.absolute('sitemap.xml')}\n".encode(),
+    )
+
+
+def _page_jobs(
+    r: SiteRenderer, site: Site, views: SiteViews, channels: Sequence[feeds_module.Channel]
+) -> Iterator[PageJob]:
+    """Every HTML page, in a fixed order: home pages, papers, tags, days, feeds, the rest."""
+    config, url_map = r.config, r.url_map
+    yield from r.paginated("index.html", views.papers, urls.home_path, title=config.title)
+    for view in views.papers:
+        yield PageJob(
             "paper.html",
             urls.paper_path(view.slug),
-            paper=view,
-            title=view.title,
-            description=view.description,
+            {"paper": view, "title": view.title, "description": view.description},
         )
-
-    yield from parallel.map_ordered(paper_page, views.papers, jobs)
-    yield r.page("tags.html", urls.tags_index_path(), tags=views.tags, title="Tags")
+    yield PageJob("tags.html", urls.tags_index_path(), {"tags": views.tags, "title": "Tags"})
     for tag in views.tags:
         feeds = feed_links(url_map, tag.label, urls.tag_feed_path(tag.slug, "")) + r.info.feeds
         yield from r.paginated(
@@ -199,43 +243,41 @@ def render_pages(
             feeds=feeds,
             description=tag.description or f"Papers tagged {tag.label}.",
         )
-    yield r.page("days.html", urls.days_index_path(), days=views.days, title="Days")
-    yield r.page(
+    yield PageJob("days.html", urls.days_index_path(), {"days": views.days, "title": "Days"})
+    yield PageJob(
         "feeds.html",
         urls.feeds_page_path(),
-        title="Feeds",
-        channels=channels,
-        opml_url=url_map.absolute(urls.opml_path()),
-        feed_limit=config.feed_limit,
+        {
+            "title": "Feeds",
+            "channels": channels,
+            "opml_url": url_map.absolute(urls.opml_path()),
+            "feed_limit": config.feed_limit,
+        },
     )
     for index, day in enumerate(views.days):
         newer = views.days[index - 1].day if index > 0 else None
         older = views.days[index + 1].day if index + 1 < len(views.days) else None
-        yield r.page(
+        yield PageJob(
             "day.html",
             urls.day_path(day.day.day),
-            day=day,
-            newer=newer,
-            older=older,
-            title=f"Papers of {day.day.label}",
-            papers=day.papers,
+            {
+                "day": day,
+                "newer": newer,
+                "older": older,
+                "title": f"Papers of {day.day.label}",
+                "papers": day.papers,
+            },
         )
     renderer = markup.default_renderer()
     for page in site.pages:
-        yield r.page(
+        yield PageJob(
             "page.html",
             urls.page_path(page.slug),
-            title=markup.to_plain(page.title),
-            body=Markup(renderer.block(page.body)),
+            {"title": markup.to_plain(page.title), "body": Markup(renderer.block(page.body))},
         )
     if config.search:
-        yield r.page("search.html", SEARCH_PAGE, title="Search")
-    yield r.page("404.html", "404.html", title="Page not found")
-    yield sitemap(site, views, url_map)
-    yield OutputFile(
-        "robots.txt",
-        f"User-agent: *\nAllow: /\n\nSitemap: {url_map.absolute('sitemap.xml')}\n".encode(),
-    )
+        yield PageJob("search.html", SEARCH_PAGE, {"title": "Search"})
+    yield PageJob("404.html", "404.html", {"title": "Page not found"})
 
 
 def sitemap(site: Site, views: SiteViews, url_map: urls.UrlMap) -> OutputFile:

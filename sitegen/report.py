@@ -30,6 +30,7 @@ class BuildReport:
     files: int = 0
     bytes: int = 0
     changed: int = 0
+    carried: int = 0  # pages whose inputs were unchanged: reused from the last build, not rendered
     unchanged: bool = False  # every input matched the last build: nothing was rendered or written
     warnings: list[BuildWarning] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)

@@ -129,6 +129,7 @@ def unchanged_report(config: Config, inputs: str) -> BuildReport | None:
         files=files,
         bytes=size,
         pages_written=pages,
+        carried=pages,
         unchanged=True,
         warnings=warnings,
     )

@@ -274,17 +274,23 @@ def write_site(
             dest = staging.joinpath(*rel.parts)
             dest.parent.mkdir(parents=True, exist_ok=True)
             previous = _carried_source(target, rel)
-            if _same_bytes(previous, item.data):
-                assert previous is not None
-                try:
-                    os.link(previous, dest, follow_symlinks=False)
-                except OSError:
-                    shutil.copy2(previous, dest, follow_symlinks=False)
+            if item.carried is not None:
+                if previous is None:
+                    raise SitegenError(
+                        f"{item.path} vanished from the previous build while this one ran",
+                        hint="build again",
+                    )
+                _keep(previous, dest)
+                size += item.carried.size
             else:
-                _write_new(dest, item.data)
-                changed += 1
+                if _same_bytes(previous, item.data):
+                    assert previous is not None
+                    _keep(previous, dest)
+                else:
+                    _write_new(dest, item.data)
+                    changed += 1
+                size += len(item.data)
             count += 1
-            size += len(item.data)
             if count == 10:
                 _fault_point("write:staging")
         current = MARKER
@@ -303,6 +309,14 @@ def write_site(
             raise _io_error(exc, current) from exc
         raise
     return WriteReport(count, size, changed, removed)
+
+
+def _keep(previous: Path, dest: Path) -> None:
+    """Carry a previous build's file over as a hard link, so its mtime stays."""
+    try:
+        os.link(previous, dest, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(previous, dest, follow_symlinks=False)
 
 
 def _then(
@@ -336,11 +350,11 @@ def read_marker(target: Path) -> bytes | None:
 def _count_removed(target: Path, written: set[PurePosixPath]) -> int:
     if not target.is_dir() or target.is_symlink():
         return 0
-    old = {
-        PurePosixPath(p.relative_to(target).as_posix())
-        for p in target.rglob("*")
-        if p.is_file() and p.name != MARKER
-    }
+    # os.walk, not Path.rglob: on a large site this ran as long as rendering the changed pages.
+    old: set[PurePosixPath] = set()
+    for dirpath, _, filenames in os.walk(target):
+        base = PurePosixPath(os.path.relpath(dirpath, target))
+        old.update(base / name for name in filenames if name != MARKER)
     return len(old - written)
 
 

@@ -54,6 +54,24 @@ def make_project(tmp_path: Path) -> Callable[[Mapping[str, str | bytes]], Path]:
 
 
 @pytest.fixture(scope="session")
+def settled_seed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed project built until content/ stopped changing (copy it before changing it)."""
+    root = seed_project(tmp_path_factory.mktemp("settled"))
+    config, first = build_project(root)
+    assert first.content_written
+    assert build(config).unchanged  # what the first build wrote to content/ is in its digest
+    return root
+
+
+@pytest.fixture
+def seed_copy(settled_seed: Path, tmp_path: Path) -> Path:
+    """A private copy of the settled seed project: new files, so new inodes."""
+    copy = tmp_path / "site"
+    shutil.copytree(settled_seed, copy, copy_function=shutil.copy2)
+    return copy
+
+
+@pytest.fixture(scope="session")
 def seed_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The seed site built at the root (`http://localhost:8000/`); returns the output folder."""
     root = seed_project(tmp_path_factory.mktemp("seed-root"))

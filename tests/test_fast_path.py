@@ -13,7 +13,7 @@ from sitegen.build import build
 from sitegen.config import load_config
 from sitegen.errors import ConfigError, SitegenError
 from sitegen.report import BuildReport
-from tests.conftest import REPO, seed_project
+from tests.conftest import REPO
 
 Snapshot = dict[str, tuple[int, int, bytes]]
 
@@ -31,20 +31,9 @@ def _snapshot(folder: Path) -> Snapshot:
     }
 
 
-@pytest.fixture(scope="module")
-def settled(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The seed site built until content/ stopped changing: its marker holds the digest."""
-    root = seed_project(tmp_path_factory.mktemp("fast-path"))
-    assert _build(root).content_written
-    assert _build(root).unchanged  # what the first build wrote to content/ is part of its digest
-    return root
-
-
 @pytest.fixture
-def site(settled: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "site"
-    shutil.copytree(settled, copy, copy_function=shutil.copy2)
-    return copy
+def site(seed_copy: Path) -> Path:
+    return seed_copy
 
 
 def test_no_change_build_renders_and_rewrites_nothing(site: Path) -> None:

@@ -1,0 +1,169 @@
+"""Page reuse: a page whose render inputs equal the last build's is carried over, not rendered.
+
+Every rendered page gets a key: a hash of the template set, sitegen's code and the page's whole
+template context. After a build, the ledger in `.sitegen-cache/` maps each page to its key and
+to the identity (inode, size, mtime) of the file published for it. The next build carries a
+page over only when its key matches and the published file is still that very file, so a page
+edited or replaced by hand inside the output folder is rendered again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sitegen import cache
+from sitegen.views import DayView, PaperView, TagView
+
+LEDGER_FILE = "outputs.pickle"
+_FORMAT = 1
+_SHARED_VIEWS = (PaperView, TagView, DayView)
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the last build published at one path, and from which inputs."""
+
+    key: bytes
+    size: int
+    inode: int
+    mtime_ns: int
+    marked: bool  # holds search.INDEXED_MARK: the page belongs in the search index
+
+
+class _KeyPickler(pickle.Pickler):
+    """Pickles a page context with each paper, tag and day view replaced by its digest.
+
+    These views recur on many pages (a paper on home, tag and day pages; a tag's whole list on
+    each of its pages): digesting each one once keeps a page's key cheap.
+    """
+
+    def __init__(self, file: io.BytesIO, keys: PageKeys, top: object = None) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        # Fast mode writes no back-references: equal values pickle to equal bytes however
+        # their objects happen to be shared in this build.
+        self.fast = True
+        self._keys = keys
+        self._top = top  # the view being digested: pickled in full, its nested views by digest
+
+    def persistent_id(self, obj: Any) -> bytes | None:
+        if type(obj) in _SHARED_VIEWS and obj is not self._top:
+            # Tagged with the type, so a paper and a tag view can never stand for each other.
+            return type(obj).__name__.encode() + self._keys.view_digest(obj)
+        return None
+
+
+class PageKeys:
+    """The render keys of one build's pages."""
+
+    def __init__(self, salt: bytes) -> None:
+        self._salt = salt
+        self._views: dict[int, tuple[object, bytes]] = {}
+
+    def view_digest(self, view: object) -> bytes:
+        known = self._views.get(id(view))
+        if known is not None and known[0] is view:
+            return known[1]
+        buffer = io.BytesIO()
+        _KeyPickler(buffer, self, top=view).dump(view)
+        digest = hashlib.blake2b(buffer.getvalue(), digest_size=16).digest()
+        self._views[id(view)] = (view, digest)  # the view is kept alive, so its id stays its own
+        return digest
+
+    def key(self, template: str, context: Mapping[str, Any]) -> bytes:
+        buffer = io.BytesIO()
+        _KeyPickler(buffer, self).dump((template, sorted(context.items())))
+        digest = hashlib.blake2b(self._salt, digest_size=20)
+        digest.update(buffer.getvalue())
+        return digest.digest()
+
+
+def _fast_pickle(value: object) -> bytes:
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True
+    pickler.dump(value)
+    return buffer.getvalue()
+
+
+def template_salt(template_dirs: Iterable[Path], globals_: object) -> bytes:
+    """Everything outside a page's context that shapes it: code, templates, template globals."""
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(cache.build_fingerprint().encode())
+    # Folders by their place in the lookup order, not their path: a moved project keeps its keys.
+    for place, folder in enumerate(template_dirs):
+        digest.update(f"\0dir {place}\0".encode())
+        if not folder.is_dir():
+            continue
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            digest.update(f"\0{path.relative_to(folder).as_posix()}\0".encode())
+            digest.update(path.read_bytes())
+    digest.update(_fast_pickle(globals_))
+    return digest.digest()
+
+
+class Ledger:
+    """The last build's records, checked against the files actually in the output folder."""
+
+    def __init__(self, folder: Path | None, target: Path) -> None:
+        self.folder = folder
+        self.target = target
+        self.records: dict[str, Record] = self._load()
+
+    def _file(self) -> Path | None:
+        return self.folder / LEDGER_FILE if self.folder else None
+
+    def _load(self) -> dict[str, Record]:
+        path = self._file()
+        if path is None or not path.is_file():
+            return {}
+        try:
+            with path.open("rb") as f:
+                loaded = pickle.load(f)
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError):
+            return {}  # a damaged ledger only means rendering everything
+        if not isinstance(loaded, dict) or loaded.get("format") != _FORMAT:
+            return {}
+        records = loaded.get("records")
+        return records if isinstance(records, dict) else {}
+
+    def carried(self, path: str, key: bytes) -> Record | None:
+        """The record of `path` if it was built from `key` and its file is still the one built."""
+        record = self.records.get(path)
+        if record is None or record.key != key:
+            return None
+        try:
+            stat = os.stat(self.target / path, follow_symlinks=False)
+        except OSError:
+            return None
+        if (stat.st_ino, stat.st_size, stat.st_mtime_ns) != (
+            record.inode,
+            record.size,
+            record.mtime_ns,
+        ):
+            return None
+        return record
+
+    def save(self, published: Mapping[str, tuple[bytes, bool]]) -> None:
+        """Record the files now in the output folder for the pages built from `published`."""
+        path = self._file()
+        if path is None:
+            return
+        records: dict[str, Record] = {}
+        for name, (key, marked) in published.items():
+            try:
+                stat = os.stat(self.target / name, follow_symlinks=False)
+            except OSError:
+                continue
+            records[name] = Record(key, stat.st_size, stat.st_ino, stat.st_mtime_ns, marked)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        with tmp.open("wb") as f:
+            pickle.dump({"format": _FORMAT, "records": records}, f, pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
