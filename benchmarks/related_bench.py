@@ -5,7 +5,9 @@ mixes sentences of three seed abstracts and swaps a quarter of its words for ter
 Zipf distribution over a 200k-word synthetic vocabulary, so the corpus has the long tail of rare
 terms (and the head of very common ones) that a real feed has, instead of 81 repeated texts.
 
-Each size runs in its own child process so that its peak memory is its own.
+Each size runs twice, each time in its own child process so that its peak memory is its own:
+"cold" with an empty cache, then "warm" with the cache the cold run saved, as a rebuild finds it
+(every paper's terms already counted). The script prints figures and asserts nothing.
 
     python benchmarks/related_bench.py            # 10k and 100k
     python benchmarks/related_bench.py 10000      # one size
@@ -18,12 +20,13 @@ import re
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from sitegen import sources
+from sitegen import cache, sources
 from sitegen.related import Document, related_papers
 
 REPO = Path(__file__).resolve().parent.parent
@@ -75,42 +78,58 @@ def _rss_kib() -> int:
     return pages * resource.getpagesize() // 1024
 
 
-def measure(n: int) -> dict[str, float]:
-    """Run in a fresh process: build the corpus, then time related_papers on it."""
+def measure(n: int, folder: Path) -> dict[str, float]:
+    """Run in a fresh process: build the corpus, then time related_papers on it.
+
+    The cache in `folder` is loaded first (empty on a cold run) and saved afterwards, outside
+    the timing.
+    """
     docs = synthetic_corpus(n)
+    store = cache.Cache(folder)
     before = _rss_kib()
-    start = time.perf_counter()
-    related = related_papers(docs)
-    seconds = time.perf_counter() - start
+    with cache.using(store):
+        start, cpu = time.perf_counter(), time.process_time()
+        related = related_papers(docs)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    store.save()
     empty = sum(1 for v in related.values() if not v)
     return {
         "papers": n,
         "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu, 2),
         "peak_rss_mib": round(peak / 1024, 1),
         "peak_over_corpus_mib": round(max(0, peak - before) / 1024, 1),
         "papers_without_related": empty,
+        "terms_counted": store.misses,
     }
 
 
 def main(argv: list[str]) -> int:
     if argv and argv[0] == "--child":
-        print(json.dumps(measure(int(argv[1]))))
+        print(json.dumps(measure(int(argv[1]), Path(argv[2]))))
         return 0
     sizes = [int(a) for a in argv] or list(SIZES)
-    print(f"{'papers':>8} {'seconds':>8} {'peak RSS MiB':>13} {'over corpus MiB':>16} {'empty':>6}")
+    print(
+        f"{'papers':>8} {'cache':>6} {'seconds':>8} {'cpu s':>6} {'peak RSS MiB':>13} "
+        f"{'over corpus MiB':>16} {'empty':>6} {'tokenised':>10}"
+    )
     for n in sizes:
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", str(n)],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        row = json.loads(out.strip().splitlines()[-1])
-        print(
-            f"{row['papers']:>8} {row['seconds']:>8} {row['peak_rss_mib']:>13} "
-            f"{row['peak_over_corpus_mib']:>16} {row['papers_without_related']:>6}"
-        )
+        with tempfile.TemporaryDirectory(prefix="related-bench-") as folder:
+            for label in ("cold", "warm"):
+                out = subprocess.run(
+                    [sys.executable, __file__, "--child", str(n), folder],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+                row = json.loads(out.strip().splitlines()[-1])
+                print(
+                    f"{row['papers']:>8} {label:>6} {row['seconds']:>8} {row['cpu_seconds']:>6} "
+                    f"{row['peak_rss_mib']:>13} "
+                    f"{row['peak_over_corpus_mib']:>16} {row['papers_without_related']:>6} "
+                    f"{row['terms_counted']:>10}"
+                )
     return 0
 
 

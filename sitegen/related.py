@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import string
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sitegen import cache
 from sitegen.models import PaperPage
 
 if TYPE_CHECKING:
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    import numpy.typing as npt
+    from scipy.sparse import csr_array
+
+    Ints = npt.NDArray[np.int64]
 
 TOP_K = 5
 BLOCK_ROWS = 2000
@@ -28,9 +36,50 @@ SCORE_DECIMALS = 6
 # are dropped. Small corpora keep every term (idf already weighs common ones down); at 100k
 # papers the cut is at 0.5% of them.
 MAX_DF = 500
+# A block of rows of the similarity matrix costs at most this many multiply-adds, which also
+# caps its nonzero scores, so a block holds at most 160 MB however many papers share terms.
+BLOCK_PRODUCTS = 20_000_000
+_COUNT = np.dtype("<u4")
 
 _URL = re.compile(r"https?://\S+")
 _TEX_MACRO = re.compile(r"\\[A-Za-z]+")
+# The model was first built with scikit-learn's TfidfVectorizer, and its lists are what the
+# published sites show: the tokenizer, stop words and arithmetic below are that model's, step
+# for step and in the same float32 precision, so that no related list changes.
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_ASCII_NON_WORD = bytes(
+    c if chr(c).isalnum() or chr(c) == "_" else ord(" ") for c in range(128)
+) + bytes(range(128, 256))
+
+# scikit-learn's English stop words (sklearn/feature_extraction/_stop_words.py, scikit-learn
+# 1.9, BSD-3-Clause, copyright the scikit-learn developers), taken from the Glasgow Information
+# Retrieval Group's list.
+_STOP_WORD_LIST = """
+a about above across after afterwards again against all almost alone along already also although
+always am among amongst amoungst amount an and another any anyhow anyone anything anyway
+anywhere are around as at back be became because become becomes becoming been before beforehand
+behind being below beside besides between beyond bill both bottom but by call can cannot cant co
+con could couldnt cry de describe detail do done down due during each eg eight either eleven
+else elsewhere empty enough etc even ever every everyone everything everywhere except few
+fifteen fifty fill find fire first five for former formerly forty found four from front full
+further get give go had has hasnt have he hence her here hereafter hereby herein hereupon hers
+herself him himself his how however hundred i ie if in inc indeed interest into is it its itself
+keep last latter latterly least less ltd made many may me meanwhile might mill mine more
+moreover most mostly move much must my myself name namely neither never nevertheless next nine
+no nobody none noone nor not nothing now nowhere of off often on once one only onto or other
+others otherwise our ours ourselves out over own part per perhaps please put rather re same see
+seem seemed seeming seems serious several she should show side since sincere six sixty so some
+somehow someone something sometime sometimes somewhere still such system take ten than that the
+their them themselves then thence there thereafter thereby therefore therein thereupon these
+they thick thin third this those though three through throughout thru thus to together too top
+toward towards twelve twenty two un under until up upon us very via was we well were what
+whatever when whence whenever where whereafter whereas whereby wherein whereupon wherever
+whether which while whither who whoever whole whom whose why will with within without would yet
+you your yours yourself yourselves
+"""
+STOP_WORDS = frozenset(_STOP_WORD_LIST.split())
+# What the ASCII split lets through that the token pattern would not: one-character words.
+_NOT_TERMS = STOP_WORDS | frozenset(string.ascii_letters + string.digits + "_")
 
 
 @dataclass(frozen=True)
@@ -57,32 +106,196 @@ def documents(papers: Iterable[PaperPage]) -> list[Document]:
     return [Document(p.slug, p.title, p.body) for p in papers]
 
 
-def _vectorizer(n_docs: int) -> TfidfVectorizer:
-    # scikit-learn takes about a second to import: only a build that compares papers pays it.
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    max_df: float | int = MAX_DF if n_docs > MAX_DF else 1.0
-    return TfidfVectorizer(
-        lowercase=True,
-        strip_accents="unicode",
-        stop_words="english",
-        sublinear_tf=True,
-        max_df=max_df,
-        dtype=np.float32,
-    )
+def strip_accents(text: str) -> str:
+    """Letters without their accents: NFKD, then every combining mark dropped."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
-def _row_top_k(scores: np.ndarray, columns: np.ndarray, self_index: int, k: int) -> list[int]:
-    """The k best columns of one row: score descending, then column (slug order) ascending."""
-    keep = (columns != self_index) & (scores > 0)
-    scores, columns = scores[keep], columns[keep]
-    if len(scores) > k:
-        # Everything tied with the k-th best score stays in, so the tie-break sees all of it.
-        kth = np.partition(scores, len(scores) - k)[len(scores) - k]
-        keep = scores >= kth
-        scores, columns = scores[keep], columns[keep]
-    order = np.lexsort((columns, -scores))[:k]
-    return [int(c) for c in columns[order]]
+def count_terms(text: str) -> tuple[str, tuple[int, ...]]:
+    """The terms of one document text, space-separated in order of first use, and their counts.
+
+    Lowercased before accents are stripped, words of two or more characters, stop words
+    dropped. The order of first use decides the order in which a row's terms are summed, which
+    the last bit of a score (and so a rounding tie) depends on.
+    """
+    text = strip_accents(text.lower())
+    if text.isascii():
+        # Twice as fast as the regex, and the same words: an ASCII \w is a letter, digit or _.
+        counts = Counter(text.encode("ascii").translate(_ASCII_NON_WORD).decode("ascii").split())
+    else:
+        counts = Counter(_TOKEN.findall(text))
+    for word in _NOT_TERMS.intersection(counts):
+        counts.pop(word)
+    return " ".join(counts), tuple(counts.values())
+
+
+def _document_terms(text: str) -> tuple[str, bytes]:
+    """`count_terms`, looked up in the build's cache, with the counts packed as uint32.
+
+    Packed, every paper's counts join into one array at once, without a Python int per term.
+    """
+
+    def compute() -> tuple[str, bytes]:
+        words, counts = count_terms(text)
+        return words, np.asarray(counts, dtype=_COUNT).tobytes()
+
+    return cache.memo("terms", (text,), compute)
+
+
+def _tfidf(counted: Sequence[tuple[str, bytes]]) -> csr_array | None:
+    """Rows of l2-normalised TF-IDF weights (sublinear tf, smooth idf), or None without terms.
+
+    One row per document's `_document_terms`. Columns are numbered by first use across the
+    documents in order, so each row's terms are stored, and summed, in that order.
+    """
+    from scipy.sparse import csr_array
+
+    n_docs = len(counted)
+    indptr = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum([len(counts) for _, counts in counted], out=indptr[1:])
+    indptr //= _COUNT.itemsize
+    n_terms = int(indptr[-1])
+    if not n_terms:
+        return None  # every word was a stop word: there is nothing to compare
+
+    def terms() -> Iterator[str]:
+        # Split again for each pass: all terms at once would be a string object per word.
+        return itertools.chain.from_iterable(words.split(" ") for words, _ in counted if words)
+
+    ids = {term: i for i, term in enumerate(dict.fromkeys(terms()))}
+    id_type = np.int32 if len(ids) < 2**31 else np.int64
+    columns: npt.NDArray[np.signedinteger[Any]]
+    columns = np.fromiter(map(ids.__getitem__, terms()), dtype=id_type, count=n_terms)
+    del ids
+    packed = b"".join(counts for _, counts in counted)
+    tf: npt.NDArray[np.float32] = np.frombuffer(packed, dtype=_COUNT).astype(np.float32)
+    del packed
+    df = np.bincount(columns)
+    kept = df <= MAX_DF if n_docs > MAX_DF else df > 0
+    if not kept.any():
+        return None  # every term is in too many papers
+    if not kept.all():
+        keep = kept[columns]
+        columns = (np.cumsum(kept, dtype=id_type) - 1)[columns[keep]]
+        tf = tf[keep]
+        indptr = np.concatenate(([0], np.cumsum(keep)))[indptr]
+        df = df[kept]
+        del keep
+    matrix = csr_array((tf, columns, indptr), shape=(n_docs, len(df)))
+    matrix.sort_indices()
+    data = matrix.data
+    # float32 throughout, each operation as and where scikit-learn applies it.
+    np.log(data, out=data)
+    data += 1.0
+    idf = df.astype(np.float32)
+    idf += 1.0
+    idf = np.full_like(idf, n_docs + 1, dtype=np.float32) / idf
+    np.log(idf, out=idf)
+    idf += 1.0
+    data *= idf[matrix.indices]
+    data[:] = _l2_normalised(data, indptr)
+    return matrix
+
+
+def _l2_normalised(
+    data: npt.NDArray[np.float32], indptr: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float32]:
+    """Each row divided by its length: float32 squares summed in float64, term by term in order.
+
+    The sum runs left to right within each row (as scikit-learn's loop does), not pairwise as
+    numpy's reductions do, for all rows at once: step j adds every long enough row's j-th square.
+    """
+    lengths = np.diff(indptr)
+    squares = (data * data).astype(np.float64)
+    by_length = np.argsort(-lengths, kind="stable")  # longest rows first
+    starts = indptr[:-1][by_length]
+    minus_lengths = np.sort(-lengths)  # ascending, so searchsorted can count the long rows
+    sums = np.zeros(len(lengths), dtype=np.float64)
+    for j in range(int(-minus_lengths[0]) if len(lengths) else 0):
+        rows = int(np.searchsorted(minus_lengths, -j, side="left"))  # the rows longer than j
+        sums[:rows] += squares[starts[:rows] + j]
+    norms = np.ones(len(lengths), dtype=np.float64)
+    norms[by_length] = np.sqrt(sums)
+    norms[norms == 0.0] = 1.0  # a row without terms stays empty
+    return (data.astype(np.float64) / np.repeat(norms, lengths)).astype(np.float32)
+
+
+def _block_top_k(block: csr_array, start: int, k: int) -> tuple[Ints, Ints]:
+    """(row, column) of each row's k best columns in one block of scores, best first by row.
+
+    Sorting a block's millions of scores would cost more than the product itself, so each row
+    is first cut to the scores that can still make its top k: split the row into k + 1 chunks;
+    the smallest chunk maximum is at most its (k + 1)-th best score, so at most its k-th best
+    once its own column is dropped. Rounding moves a score by less than 1e-6, so a score that
+    rounds into the top k is at least that bound minus 2e-6.
+    """
+    data, indptr = block.data, block.indptr.astype(np.int64)
+    lengths = np.diff(indptr)
+    chunks = k + 1
+    floor = np.full(len(lengths), -np.inf, dtype=np.float32)
+    long_rows = np.flatnonzero(lengths >= chunks)
+    if len(long_rows):
+        steps = np.arange(chunks + 1)
+        bounds = (indptr[long_rows, None] + lengths[long_rows, None] * steps // chunks).ravel()
+        # Each row's end is a bound too, so that its last chunk stops there; the segment from
+        # there to the next row's start is not the row's, and is dropped with the last column.
+        cut = bounds[:-1] if bounds[-1] == len(data) else bounds
+        maxima = np.resize(np.maximum.reduceat(data, cut), len(bounds))
+        floor[long_rows] = maxima.reshape(-1, chunks + 1)[:, :chunks].min(axis=1)
+        floor[long_rows] -= np.float32(2e-6)
+    positions = np.flatnonzero(data >= np.repeat(floor, lengths))
+    rows = np.searchsorted(indptr, positions, side="right") - 1
+    columns = block.indices[positions].astype(np.int64)
+    scores = np.round(data[positions], SCORE_DECIMALS)
+    keep = (scores > 0) & (columns != rows + start)
+    return _ranked_first_k(rows[keep], columns[keep], scores[keep], block.shape, k)
+
+
+def _ranked_first_k(
+    rows: Ints, columns: Ints, scores: npt.NDArray[np.float32], shape: tuple[int, int], k: int
+) -> tuple[Ints, Ints]:
+    """The first k of each row's entries by score descending, then column ascending."""
+    row_bits = max(1, (shape[0] - 1).bit_length())
+    column_bits = max(1, (shape[1] - 1).bit_length())
+    if row_bits + 31 + column_bits <= 63:
+        # One int64 key per entry sorts faster than a three-key lexsort. A positive float32's
+        # bits, read as an integer, order as the float does.
+        key = rows << (31 + column_bits)
+        key |= (0x7FFFFFFF - scores.view(np.int32).astype(np.int64)) << column_bits
+        key |= columns
+        key.sort()
+        rows, columns = key >> (31 + column_bits), key & ((1 << column_bits) - 1)
+    else:
+        order = np.lexsort((columns, -scores, rows))
+        rows, columns = rows[order], columns[order]
+    if not len(rows):
+        return rows, columns
+    first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    rank = np.arange(len(rows)) - np.repeat(first, np.diff(np.r_[first, len(rows)]))
+    return rows[rank < k], columns[rank < k]
+
+
+def _blocks(
+    matrix: csr_array, df: npt.NDArray[np.signedinteger[Any]], block_rows: int
+) -> Iterator[tuple[int, int]]:
+    """Runs of rows whose product with the transposed matrix takes `BLOCK_PRODUCTS` at most.
+
+    A row's product costs one multiply-add per paper sharing each of its terms: the sum of its
+    terms' document counts. Fewer rows per block at 100k papers, where terms are shared more
+    widely, and more where they are rare, instead of one size for both.
+    """
+    n_rows = matrix.shape[0]
+    rows = np.repeat(np.arange(n_rows), np.diff(matrix.indptr))
+    cost = np.cumsum(np.bincount(rows, weights=df[matrix.indices], minlength=n_rows))
+    start = 0
+    while start < n_rows:
+        spent = cost[start - 1] if start else 0.0
+        fits = int(np.searchsorted(cost, spent + BLOCK_PRODUCTS, side="right"))
+        stop = min(max(fits, start + 1), start + block_rows, n_rows)
+        yield start, stop
+        start = stop
 
 
 def related_papers(
@@ -91,28 +304,26 @@ def related_papers(
     """For each slug, the slugs of its k most similar documents (fewer if fewer share a term).
 
     The result does not depend on the order of `docs`: they are ranked in slug order, which is
-    also the tie-break. Only one block of `block_rows` rows of the similarity matrix is alive at a
-    time, and it is sparse, so memory stays bounded by the vocabulary and the block size.
+    also the tie-break. Only one block of rows of the similarity matrix is alive at a time, at
+    most `block_rows` rows and `BLOCK_PRODUCTS` nonzero scores, so memory stays bounded by the
+    vocabulary and the block size.
     """
     ordered = sorted(docs, key=lambda d: d.slug)
     slugs = [d.slug for d in ordered]
     if len(set(slugs)) != len(slugs):
         raise ValueError("related_papers needs unique slugs")
     result: dict[str, tuple[str, ...]] = {slug: () for slug in slugs}
-    if len(ordered) < 2:
+    if len(ordered) < 2 or k < 1:
         return MappingProxyType(result)
-    texts = [document_text(d.title, d.abstract) for d in ordered]
-    try:
-        matrix = _vectorizer(len(texts)).fit_transform(texts).tocsr()
-    except ValueError:
-        # Every word was a stop word: there is nothing to compare.
+    matrix = _tfidf([_document_terms(document_text(d.title, d.abstract)) for d in ordered])
+    if matrix is None:
         return MappingProxyType(result)
     transposed = matrix.T.tocsr()
-    for start in range(0, len(ordered), block_rows):
-        block = (matrix[start : start + block_rows] @ transposed).tocsr()
-        block.data = np.round(block.data, SCORE_DECIMALS)
-        for offset in range(block.shape[0]):
-            lo, hi = block.indptr[offset], block.indptr[offset + 1]
-            best = _row_top_k(block.data[lo:hi], block.indices[lo:hi], start + offset, k)
-            result[slugs[start + offset]] = tuple(slugs[i] for i in best)
+    for start, stop in _blocks(matrix, np.diff(transposed.indptr), block_rows):
+        block = matrix[start:stop] @ transposed
+        rows, columns = _block_top_k(block, start, k)
+        bounds = np.searchsorted(rows, np.arange(block.shape[0] + 1)).tolist()
+        names = [slugs[c] for c in columns.tolist()]
+        for offset, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+            result[slugs[start + offset]] = tuple(names[lo:hi])
     return MappingProxyType(result)

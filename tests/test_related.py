@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from sitegen.related import Document, document_text, related_papers
+from sitegen import cache, related
+from sitegen.related import Document, count_terms, document_text, related_papers
 
 _RELATED = re.compile(r'<section class="related".*?</section>', re.DOTALL)
 _LINK = re.compile(r'<a href="[^"]*/papers/([^/"]+)/">')
@@ -75,6 +77,121 @@ def test_document_text_weights_the_title_and_drops_markup_names() -> None:
     text = document_text(r"$\textit{Refiner}$", r"See \url{https://github.com/x/y} \eg here")
     assert text.count("Refiner") == 3
     assert "textit" not in text and "github" not in text and "eg" not in text.split()
+
+
+def test_stop_words_are_scikit_learns_list() -> None:
+    assert len(related.STOP_WORDS) == 318
+    assert {"the", "and", "amoungst", "yourselves", "thereupon"} <= related.STOP_WORDS
+    assert not {"model", "data", "learning"} & related.STOP_WORDS
+
+
+def test_terms_keep_first_use_order_and_count_repeats() -> None:
+    assert count_terms("Beta alpha, the BETA; a gamma x beta") == ("beta alpha gamma", (3, 1, 1))
+    assert count_terms("the and of") == ("", ())
+    assert count_terms("") == ("", ())
+
+
+def test_terms_are_lowercased_before_accents_are_stripped() -> None:
+    # "İ" lowercases to "i" plus a combining dot, which stripping then drops.
+    assert count_terms("Café RÉSUMÉ İstanbul naïve")[0] == "cafe resume istanbul naive"
+    # A compatibility letter that decomposes to a capital stays capital, as in scikit-learn.
+    assert count_terms("ᴬB x ᴬ")[0] == "Ab"
+
+
+def test_ascii_and_unicode_tokenizing_agree() -> None:
+    # Pure ASCII texts skip the regex; one non-ASCII letter sends the same words through it.
+    text = "x_y a1 7 ab-cd (e) f.g h2o __ don't 3.14 k"
+    ascii_terms = count_terms(text)
+    unicode_terms = count_terms(text + " ω")
+    assert ascii_terms == ("x_y a1 ab cd h2o __ don 14", (1,) * 8)
+    assert unicode_terms == (ascii_terms[0], ascii_terms[1])  # "ω" is one letter: no term
+
+
+def test_tie_at_the_kth_place_is_broken_by_slug() -> None:
+    # "best" shares two words with the query; the three others share exactly one each, alike.
+    docs = [
+        doc("query", "alpha beta", "alpha beta"),
+        doc("best", "alpha beta", "alpha beta gamma"),
+        doc("tie-c", "alpha", "delta"),
+        doc("tie-a", "alpha", "delta"),
+        doc("tie-b", "alpha", "delta"),
+    ]
+    assert related_papers(docs, k=2)["query"] == ("best", "tie-a")
+    assert related_papers(docs, k=3)["query"] == ("best", "tie-a", "tie-b")
+
+
+def test_empty_and_stop_word_documents_among_others() -> None:
+    docs = [
+        doc("a", "Graph neural networks", "message passing on graphs"),
+        doc("b", "Graph transformers", "attention on graphs"),
+        doc("empty", "", ""),
+        doc("stop", "the and", "of it"),
+    ]
+    related_lists = related_papers(docs)
+    assert related_lists["a"] == ("b",) and related_lists["b"] == ("a",)
+    assert related_lists["empty"] == () and related_lists["stop"] == ()
+
+
+def test_terms_in_too_many_papers_are_dropped() -> None:
+    # Past MAX_DF papers, a word in every paper says nothing: here no word is left at all.
+    docs = [doc(f"p{i:04d}", "shared words", "everywhere") for i in range(related.MAX_DF + 1)]
+    assert set(related_papers(docs).values()) == {()}
+    docs.append(doc("x", "rare topic", "rare"))
+    docs.append(doc("y", "rare subject", "rare"))
+    lists = related_papers(docs)
+    assert lists["x"] == ("y",) and lists["p0000"] == ()
+
+
+def _reference_top_k(docs: list[Document], k: int) -> dict[str, tuple[str, ...]]:
+    """The ranking rules one row at a time: round, drop self and zeros, sort, cut at k."""
+    ordered = sorted(docs, key=lambda d: d.slug)
+    texts = [document_text(d.title, d.abstract) for d in ordered]
+    matrix = related._tfidf([related._document_terms(text) for text in texts])
+    assert matrix is not None
+    scores = np.round((matrix @ matrix.T.tocsr()).toarray(), related.SCORE_DECIMALS)
+    lists = {}
+    for i, d in enumerate(ordered):
+        ranked = sorted((-s, j) for j, s in enumerate(scores[i]) if j != i and s > 0)
+        lists[d.slug] = tuple(ordered[j].slug for _, j in ranked[:k])
+    return lists
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_vectorised_top_k_matches_one_row_at_a_time(
+    k: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Eight words make many papers score exactly alike: ties at and across the k-th place.
+    rng = np.random.default_rng(k)
+    words = ["graph", "neural", "sparse", "expert", "token", "vision", "speech", "agent"]
+    docs = [
+        doc(f"p{i:03d}", " ".join(rng.choice(words, 2)), " ".join(rng.choice(words, 3)))
+        for i in range(150)
+    ]
+    expected = _reference_top_k(docs, k)
+    assert dict(related_papers(docs, k=k)) == expected
+    # Small blocks, by rows and by products, give the same lists.
+    assert dict(related_papers(docs, k=k, block_rows=7)) == expected
+    monkeypatch.setattr(related, "BLOCK_PRODUCTS", 1000)
+    assert dict(related_papers(docs, k=k)) == expected
+
+
+def test_terms_come_from_the_cache_on_a_rebuild() -> None:
+    docs = [
+        doc("a", "Sparse experts", "Routing tokens to experts."),
+        doc("b", "Dense experts", "Every expert sees every token."),
+        doc("c", "Speech agents", "Agents that talk."),
+    ]
+    store = cache.Cache()
+    with cache.using(store):
+        first = related_papers(docs)
+        assert (store.hits, store.misses) == (0, 3)
+        assert store.has("terms", (document_text("Sparse experts", "Routing tokens to experts."),))
+        assert related_papers(docs) == first
+        assert (store.hits, store.misses) == (3, 3)
+        # One paper changed: only it is tokenised again.
+        docs[2] = doc("c", "Speech agents", "Agents that listen.")
+        related_papers(docs)
+        assert (store.hits, store.misses) == (5, 4)
 
 
 def related_slugs(site: Path) -> dict[str, list[str]]:
