@@ -165,25 +165,28 @@ def _tfidf(counted: Sequence[tuple[str, bytes]]) -> csr_array | None:
         return itertools.chain.from_iterable(words.split(" ") for words, _ in counted if words)
 
     ids = {term: i for i, term in enumerate(dict.fromkeys(terms()))}
-    id_type = np.int32 if len(ids) < 2**31 else np.int64
+    # int32 indices when they fit, as scikit-learn's: the product runs 5-10% faster on them.
+    id_type = np.int32 if max(n_terms, len(ids)) < 2**31 else np.int64
     columns: npt.NDArray[np.signedinteger[Any]]
     columns = np.fromiter(map(ids.__getitem__, terms()), dtype=id_type, count=n_terms)
     del ids
-    packed = b"".join(counts for _, counts in counted)
-    tf: npt.NDArray[np.float32] = np.frombuffer(packed, dtype=_COUNT).astype(np.float32)
-    del packed
     df = np.bincount(columns)
     kept = df <= MAX_DF if n_docs > MAX_DF else df > 0
     if not kept.any():
         return None  # every term is in too many papers
+    counts = np.frombuffer(b"".join(packed for _, packed in counted), dtype=_COUNT)
     if not kept.all():
         keep = kept[columns]
         columns = (np.cumsum(kept, dtype=id_type) - 1)[columns[keep]]
-        tf = tf[keep]
-        indptr = np.concatenate(([0], np.cumsum(keep)))[indptr]
+        counts = counts[keep]
+        ends, kept_before = indptr[1:], np.cumsum(keep, dtype=id_type)
+        indptr[1:] = np.where(ends > 0, kept_before[np.maximum(ends - 1, 0)], 0)
+        del kept_before
         df = df[kept]
         del keep
-    matrix = csr_array((tf, columns, indptr), shape=(n_docs, len(df)))
+    tf: npt.NDArray[np.float32] = counts.astype(np.float32)
+    del counts
+    matrix = csr_array((tf, columns, indptr.astype(id_type)), shape=(n_docs, len(df)))
     matrix.sort_indices()
     data = matrix.data
     # float32 throughout, each operation as and where scikit-learn applies it.

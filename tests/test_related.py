@@ -138,8 +138,29 @@ def test_terms_in_too_many_papers_are_dropped() -> None:
     assert set(related_papers(docs).values()) == {()}
     docs.append(doc("x", "rare topic", "rare"))
     docs.append(doc("y", "rare subject", "rare"))
+    docs.append(doc("0-empty", "", ""))  # first in slug order, and without a single term
     lists = related_papers(docs)
-    assert lists["x"] == ("y",) and lists["p0000"] == ()
+    assert lists["x"] == ("y",) and lists["p0000"] == () and lists["0-empty"] == ()
+
+
+def test_tfidf_weights_follow_the_formula(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Sublinear tf 1 + ln(tf), smooth idf ln((1 + n) / (1 + df)) + 1, rows of length one.
+    monkeypatch.setattr(related, "MAX_DF", 2)  # with 3 papers, "common" (in all 3) is dropped
+    texts = ["graph graph common", "common vision graph", "common speech"]
+    matrix = related._tfidf([related._document_terms(t) for t in texts])
+    assert matrix is not None and matrix.dtype == np.float32
+    # Columns by first use once "common" is gone: graph, vision, speech.
+    idf = {"graph": np.log(4 / 3) + 1, "vision": np.log(4 / 2) + 1, "speech": np.log(4 / 2) + 1}
+    rows = [
+        {"graph": (1 + np.log(2)) * idf["graph"]},
+        {"vision": idf["vision"], "graph": idf["graph"]},
+        {"speech": idf["speech"]},
+    ]
+    dense = matrix.toarray()
+    for i, weights in enumerate(rows):
+        norm = np.sqrt(sum(w * w for w in weights.values()))
+        expected = [weights.get(t, 0.0) / norm for t in ("graph", "vision", "speech")]
+        assert np.allclose(dense[i], expected, atol=1e-6)
 
 
 def _reference_top_k(docs: list[Document], k: int) -> dict[str, tuple[str, ...]]:
