@@ -53,6 +53,8 @@ class _KeyPickler(pickle.Pickler):
         self._top = top  # the view being digested: pickled in full, its nested views by digest
 
     def persistent_id(self, obj: Any) -> bytes | None:
+        if type(obj) is PaperView and obj.digest:
+            return b"PaperView" + obj.digest.encode()
         if type(obj) in _SHARED_VIEWS and obj is not self._top:
             # Tagged with the type, so a paper and a tag view can never stand for each other.
             return type(obj).__name__.encode() + self._keys.view_digest(obj)

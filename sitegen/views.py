@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -56,6 +57,9 @@ class PaperView:
     related: tuple[LinkView, ...] = ()  # most similar papers first (title and URL only)
     version: int | None = None
     revised: DayLink | None = None  # the day a newer version replaced the first one seen
+    # A hash of everything above, from the inputs that decide it: two views with one digest are
+    # equal, so a page listing this paper can be keyed by it (reuse.py) without pickling it.
+    digest: str = ""
 
 
 @dataclass(frozen=True)
@@ -131,11 +135,21 @@ def paper_view(
     and citation formats of an unchanged paper are never recomputed. A dataclass's repr names
     every field unambiguously, which makes it a sound cache key.
     """
+    parts = _view_key(paper, config, url_map, tag_labels)
     return cache.memo(
         "view",
-        _view_key(paper, config, url_map, tag_labels),
-        lambda: _paper_view(paper, config, url_map, renderer, tag_labels),
+        parts,
+        lambda: replace(
+            _paper_view(paper, config, url_map, renderer, tag_labels), digest=_digest(*parts)
+        ),
     )
+
+
+def _digest(*parts: str) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        digest.update(f"{len(part)}\0{part}".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
 
 
 def _view_key(
@@ -203,28 +217,29 @@ def _paper_view(
     )
 
 
-def _with_day_neighbours(by_slug: dict[str, PaperView], site: Site) -> None:
-    """Link each paper to the papers before and after it on the first day it was listed."""
+def _linked(by_slug: dict[str, PaperView], site: Site) -> None:
+    """Link each paper to its neighbours on the first day it was listed and to its related
+    papers, by title and URL (a LinkView, never a PaperView), in one copy of its view."""
+    neighbours: dict[str, tuple[LinkView | None, LinkView | None]] = {}
     for day in site.days:
         own = [p.slug for p in day.papers if p.first_day == day.day]
         for i, slug in enumerate(own):
             prev_slug = own[i - 1] if i > 0 else None
             next_slug = own[i + 1] if i + 1 < len(own) else None
-            by_slug[slug] = replace(
-                by_slug[slug],
-                prev_in_day=_neighbour(by_slug, prev_slug),
-                next_in_day=_neighbour(by_slug, next_slug),
-            )
-
-
-def _with_related(by_slug: dict[str, PaperView], site: Site) -> None:
-    """Link each paper to its related papers by title and URL (a LinkView, never a PaperView)."""
-    for slug, others in site.related.items():
-        if slug in by_slug and others:
-            by_slug[slug] = replace(
-                by_slug[slug],
-                related=tuple(LinkView(by_slug[o].title, by_slug[o].url) for o in others),
-            )
+            neighbours[slug] = (_neighbour(by_slug, prev_slug), _neighbour(by_slug, next_slug))
+    for slug, view in by_slug.items():
+        prev_in_day, next_in_day = neighbours.get(slug, (None, None))
+        others = site.related.get(slug, ())
+        related = tuple(LinkView(by_slug[o].title, by_slug[o].url) for o in others)
+        if prev_in_day is None and next_in_day is None and not related:
+            continue
+        by_slug[slug] = replace(
+            view,
+            prev_in_day=prev_in_day,
+            next_in_day=next_in_day,
+            related=related,
+            digest=_digest(view.digest, repr((prev_in_day, next_in_day, related))),
+        )
 
 
 def _neighbour(by_slug: dict[str, PaperView], slug: str | None) -> LinkView | None:
@@ -241,8 +256,7 @@ def build_views(site: Site, config: Config, url_map: urls.UrlMap) -> SiteViews:
     renderer = markup.default_renderer()
     labels = tag_labels(site)
     by_slug = {p.slug: paper_view(p, config, url_map, renderer, labels) for p in site.papers}
-    _with_day_neighbours(by_slug, site)
-    _with_related(by_slug, site)
+    _linked(by_slug, site)
 
     def tag_view(tag: Tag) -> TagView:
         return TagView(

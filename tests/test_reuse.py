@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -150,3 +151,12 @@ def test_keys_follow_values_not_object_identity() -> None:
     changed = TagView("llms", "LLMs", "", "/tags/llms/", 2, (a, _view("c", "Delta")))
     # A change deep inside a nested view still changes the key of the page that shows it.
     assert keys.key("tag.html", {"tag": tag}) != keys.key("tag.html", {"tag": changed})
+
+
+def test_a_view_with_a_digest_is_keyed_by_it() -> None:
+    """Built views carry a digest of their inputs: keys then never pickle the whole view."""
+    keys = reuse.PageKeys(b"salt")
+    a = replace(_view("a", "Alpha"), digest="d1")
+    same_digest = replace(_view("a", "Other"), digest="d1")
+    assert keys.key("x", {"paper": a}) == keys.key("x", {"paper": same_digest})
+    assert keys.key("x", {"paper": a}) != keys.key("x", {"paper": replace(a, digest="d2")})
