@@ -1,30 +1,32 @@
-"""Parallel warm-up: compute the cache's pure results for many papers across processes.
+"""Parallel work across forked processes: the cache warm-up, and an ordered map.
 
 Workers are forked, so they share the already-read page texts without copying them, run the
-very same code the serial build runs (front matter, tags, Markdown, plain text) against an
-empty cache, and send back only the new cache entries. The main process then builds every
-page in its usual order, finding each result ready: output is byte-identical to a serial
+very same code the serial build runs against their copy of the cache, and send back the new
+cache entries (and, for the map, the results). The warm-up lets the main process then build
+every page in its usual order, finding each result ready: output is byte-identical to a serial
 build, and a worker error only means the main process meets (and reports) it itself.
 """
-
 from __future__ import annotations
 
 import gc
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from multiprocessing.pool import AsyncResult
 from typing import TypeVar
 
-from sitegen import cache, content, markup, urls, views
-from sitegen.config import Config
+from sitegen import cache, content, markup, views
 from sitegen.errors import SitegenError
-from sitegen.models import PaperPage
 from sitegen.taxonomy import Taxonomy
 
 T = TypeVar("T")
 R = TypeVar("R")
 # Below this many items a pool costs more than it saves.
 MIN_ITEMS = 200
+# Items per task of map_ordered: enough to amortise a round trip, few enough to bound memory.
+CHUNK = 250
+_Entries = dict[str, dict[bytes, bytes]]
 
 _work: tuple[Callable[[object], None], Sequence[object]] | None = None
 _mapping: tuple[Callable[[object], object], Sequence[object]] | None = None
@@ -34,7 +36,7 @@ def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
-def _run_chunk(bounds: tuple[int, int]) -> dict[str, dict[bytes, bytes]]:
+def _run_chunk(bounds: tuple[int, int]) -> _Entries:
     assert _work is not None
     task, items = _work
     # The forked copy of the main process's cache: what it already holds is not recomputed.
@@ -49,6 +51,16 @@ def _run_chunk(bounds: tuple[int, int]) -> dict[str, dict[bytes, bytes]]:
 def _worth_forking(jobs: int, count: int) -> bool:
     """Workers pay off with several cores and enough items, and need fork to inherit state."""
     return jobs > 1 and count >= MIN_ITEMS and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _freeze() -> bool:
+    """Freeze the heap before forking; True if it was not frozen already (by the build).
+
+    The collector must not dirty (and so copy) every inherited page in a worker.
+    """
+    thaw = gc.get_freeze_count() == 0
+    gc.freeze()
+    return thaw
 
 
 def _chunks(count: int, step: int) -> list[tuple[int, int]]:
@@ -69,50 +81,42 @@ def prewarm(task: Callable[[T], None], items: Sequence[T], jobs: int) -> int:
     bounds = _chunks(len(items), -(-len(items) // (jobs * 4)))
     _work = (task, items)  # type: ignore[assignment]
     received = 0
-    gc.freeze()  # the collector must not dirty (and so copy) every inherited page in a worker
+    thaw = _freeze()
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             for entries in pool.imap_unordered(_run_chunk, bounds):
                 cache.active().absorb(entries)
                 received += sum(len(t) for t in entries.values())
     finally:
-        gc.unfreeze()
+        if thaw:
+            gc.unfreeze()
         _work = None
     return received
 
 
 def warm_pages(pages: Mapping[str, str], taxonomy: Taxonomy, jobs: int) -> int:
-    """Parse and tag every paper page not cached yet, across cores."""
+    """Parse, tag and prerender (Markdown, plain text) every paper page not cached yet."""
     active = cache.active()
     todo = [(path, text) for path, text in pages.items() if not active.has("frontmatter", (text,))]
-
-    def task(item: tuple[str, str]) -> None:
-        content.load_paper_page(item[0], item[1], taxonomy, {})
-
-    return prewarm(task, todo, jobs)
-
-
-def warm_views(
-    papers: Sequence[PaperPage],
-    config: Config,
-    url_map: urls.UrlMap,
-    tag_labels: dict[str, str],
-    jobs: int,
-) -> int:
-    """Compute every paper's view (Markdown, plain text, citations) not cached yet, across cores."""
     renderer = markup.default_renderer()
 
-    def task(paper: PaperPage) -> None:
-        views.paper_view(paper, config, url_map, renderer, tag_labels)
+    def task(item: tuple[str, str]) -> None:
+        views.prerender(content.load_paper_page(item[0], item[1], taxonomy, {}), renderer)
 
-    todo = [p for p in papers if not views.view_is_cached(p, config, url_map, tag_labels)]
     return prewarm(task, todo, jobs)
 
 
-def _map_chunk(bounds: tuple[int, int]) -> list[object]:
+def _map_chunk(bounds: tuple[int, int]) -> tuple[list[object], _Entries]:
     assert _mapping is not None
     function, items = _mapping
-    return [function(item) for item in items[bounds[0] : bounds[1]]]
+    results = [function(item) for item in items[bounds[0] : bounds[1]]]
+    return results, cache.active().take_new_entries()
+
+
+def _collect(chunk: AsyncResult[tuple[list[object], _Entries]]) -> list[object]:
+    results, entries = chunk.get()
+    cache.active().absorb(entries)
+    return results
 
 
 def map_ordered(function: Callable[[T], R], items: Sequence[T], jobs: int) -> Iterator[R]:
@@ -120,18 +124,27 @@ def map_ordered(function: Callable[[T], R], items: Sequence[T], jobs: int) -> It
 
     Each worker uses its forked copy of whatever `function` holds (compiled templates, views),
     so nothing but the results crosses a pipe; chunks keep memory to a few chunks' results.
+    What the workers add to the cache is sent back too, for the next build.
     """
     global _mapping
     if not _worth_forking(jobs, len(items)):
         yield from map(function, items)
         return
-    bounds = _chunks(len(items), max(1, min(250, -(-len(items) // (jobs * 4)))))
+    bounds = _chunks(len(items), max(1, min(CHUNK, -(-len(items) // (jobs * 4)))))
     _mapping = (function, items)  # type: ignore[assignment]
-    gc.freeze()
+    thaw = _freeze()
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            for results in pool.imap(_map_chunk, bounds):
-                yield from results  # type: ignore[misc]
+            # A window of chunks in flight, not all of them: Pool.imap would queue every
+            # finished chunk in this process while the consumer (the writer) catches up.
+            pending: deque[AsyncResult[tuple[list[object], _Entries]]] = deque()
+            for bound in bounds:
+                pending.append(pool.apply_async(_map_chunk, (bound,)))
+                if len(pending) > jobs * 2:
+                    yield from _collect(pending.popleft())  # type: ignore[misc]
+            while pending:
+                yield from _collect(pending.popleft())  # type: ignore[misc]
     finally:
-        gc.unfreeze()
+        if thaw:
+            gc.unfreeze()
         _mapping = None

@@ -9,7 +9,7 @@ from datetime import date
 
 from markupsafe import Markup
 
-from sitegen import cache, citation, markup, urls
+from sitegen import citation, markup, urls
 from sitegen.config import Config
 from sitegen.models import Day, PaperPage, Site, Tag
 
@@ -131,18 +131,11 @@ def paper_view(
 ) -> PaperView:
     """The view of one paper, before its links to neighbours and related papers are added.
 
-    A pure function of the page and a few settings, so it is cached: the Markdown, plain text
-    and citation formats of an unchanged paper are never recomputed. A dataclass's repr names
-    every field unambiguously, which makes it a sound cache key.
+    Its Markdown and plain text come from the cache. Its digest hashes the inputs that decide
+    the view (a dataclass's repr names every field unambiguously), not the view itself.
     """
-    parts = _view_key(paper, config, url_map, tag_labels)
-    return cache.memo(
-        "view",
-        parts,
-        lambda: replace(
-            _paper_view(paper, config, url_map, renderer, tag_labels), digest=_digest(*parts)
-        ),
-    )
+    view = _paper_view(paper, config, url_map, renderer, tag_labels)
+    return replace(view, digest=_digest(*_view_key(paper, config, url_map, tag_labels)))
 
 
 def _digest(*parts: str) -> str:
@@ -158,12 +151,6 @@ def _view_key(
     labels = tuple((t, tag_labels.get(t, t)) for t in paper.tags)
     settings = (config.title, config.summary_chars, url_map.base_url)
     return repr(paper), repr(labels), repr(settings)
-
-
-def view_is_cached(
-    paper: PaperPage, config: Config, url_map: urls.UrlMap, tag_labels: dict[str, str]
-) -> bool:
-    return cache.active().has("view", _view_key(paper, config, url_map, tag_labels))
 
 
 def _paper_view(
@@ -252,7 +239,20 @@ def tag_labels(site: Site) -> dict[str, str]:
     return {t.slug: t.label for t in site.tags}
 
 
+def prerender(paper: PaperPage, renderer: markup.Renderer) -> None:
+    """Fill the cache with a paper's costly text conversions, as `paper_view` will ask for them.
+
+    Parallel workers run this ahead of the serial `build_views`: a view itself is cheap to
+    build once its Markdown and plain text are cached, and costly to send between processes.
+    """
+    markup.to_plain(paper.body)
+    markup.to_plain(paper.title)
+    renderer.inline(paper.title)
+    renderer.block(paper.body)
+
+
 def build_views(site: Site, config: Config, url_map: urls.UrlMap) -> SiteViews:
+    """Every view the templates and feeds use."""
     renderer = markup.default_renderer()
     labels = tag_labels(site)
     by_slug = {p.slug: paper_view(p, config, url_map, renderer, labels) for p in site.papers}
