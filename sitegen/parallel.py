@@ -6,6 +6,7 @@ cache entries (and, for the map, the results). The warm-up lets the main process
 every page in its usual order, finding each result ready: output is byte-identical to a serial
 build, and a worker error only means the main process meets (and reports) it itself.
 """
+
 from __future__ import annotations
 
 import gc
