@@ -40,6 +40,9 @@ def default_jobs() -> int:
 def _run_chunk(bounds: tuple[int, int]) -> _Entries:
     assert _work is not None
     task, items = _work
+    # A worker may be forked from a stage that runs without the collector (build._settled);
+    # it collects its own garbage, and the inherited heap is frozen, so it is never walked.
+    gc.enable()
     # The forked copy of the main process's cache: what it already holds is not recomputed.
     for item in items[bounds[0] : bounds[1]]:
         try:

@@ -21,7 +21,7 @@ from typing import Any
 from sitegen import cache
 from sitegen.views import DayView, PaperView, TagView
 
-LEDGER_FILE = "outputs.pickle"
+LEDGER_PREFIX = "outputs-"  # one ledger per output folder: `outputs-<hash of its path>.pickle`
 _FORMAT = 1
 _SHARED_VIEWS = (PaperView, TagView, DayView)
 
@@ -119,7 +119,12 @@ class Ledger:
         self.records: dict[str, Record] = self._load()
 
     def _file(self) -> Path | None:
-        return self.folder / LEDGER_FILE if self.folder else None
+        # Per output folder: two folders built from one project (`--out`, a search-less copy)
+        # must not overwrite each other's records, or each build would render everything.
+        if self.folder is None:
+            return None
+        where = hashlib.blake2b(os.fsencode(self.target), digest_size=8).hexdigest()
+        return self.folder / f"{LEDGER_PREFIX}{where}.pickle"
 
     def _load(self) -> dict[str, Record]:
         path = self._file()

@@ -19,8 +19,9 @@ from sitegen.views import DayLink, LinkView, PaperView, TagView
 from tests.conftest import REPO
 
 
-def _build(root: Path, **options: bool) -> BuildReport:
-    return build(load_config(root=root, environ={}), **options)
+def _build(root: Path, out: str | None = None, **options: bool) -> BuildReport:
+    config = load_config(root=root, environ={}, output_dir=root / out if out else None)
+    return build(config, **options)
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -102,7 +103,8 @@ def test_a_changed_template_renders_every_page_again(site: Path) -> None:
 
 def test_a_damaged_ledger_only_costs_a_full_render(site: Path) -> None:
     _settle(site)
-    (site / FOLDER / reuse.LEDGER_FILE).write_bytes(b"not a pickle")
+    for ledger in (site / FOLDER).glob(f"{reuse.LEDGER_PREFIX}*"):
+        ledger.write_bytes(b"not a pickle")
     _append(_papers(site)[-1], "\n")
     before = _tree(site / "_site")
     report = _build(site)
@@ -160,3 +162,12 @@ def test_a_view_with_a_digest_is_keyed_by_it() -> None:
     same_digest = replace(_view("a", "Other"), digest="d1")
     assert keys.key("x", {"paper": a}) == keys.key("x", {"paper": same_digest})
     assert keys.key("x", {"paper": a}) != keys.key("x", {"paper": replace(a, digest="d2")})
+
+
+def test_two_output_folders_keep_their_own_records(site: Path) -> None:
+    """A second output folder built from the same project must not make the first re-render."""
+    _settle(site)
+    _build(site, out="_other")
+    _append(_papers(site)[-1], "\n")
+    report = _build(site)
+    assert report.carried > report.pages_written // 2
