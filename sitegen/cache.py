@@ -163,6 +163,9 @@ class Cache:
         self.salt = _code_fingerprint().encode()
         self._stored: dict[str, dict[bytes, bytes]] = {}
         self._used: dict[str, dict[bytes, bytes]] = {}
+        # Computed here since the last take_new_entries(): a forked worker must find its own
+        # results without walking (and so copying, page by page) every entry it inherited.
+        self._new: dict[str, dict[bytes, bytes]] = {}
         self._dirty: set[str] = set()
         self.hits = 0
         self.misses = 0
@@ -212,19 +215,15 @@ class Cache:
         self.misses += 1
         self._dirty.add(namespace)
         value = compute()
-        self._used[namespace][key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        self._used[namespace][key] = blob
+        self._new.setdefault(namespace, {})[key] = blob
         return value
 
-    def new_entries(self) -> dict[str, dict[bytes, bytes]]:
-        """Entries computed here and not loaded: what a worker sends back to the main process."""
-        return {
-            ns: {k: v for k, v in used.items() if k not in self._stored.get(ns, {})}
-            for ns, used in self._used.items()
-        }
-
     def take_new_entries(self) -> dict[str, dict[bytes, bytes]]:
-        """New entries, then forget them: a worker sends each result once and keeps none."""
-        entries = self.new_entries()
+        """Entries computed here since the last call: what a worker sends back to the main
+        process. They are then forgotten: a worker sends each result once and keeps none."""
+        entries, self._new = self._new, {}
         for namespace, table in entries.items():
             used = self._used[namespace]
             for key in table:

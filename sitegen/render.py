@@ -157,23 +157,26 @@ class SiteRenderer:
         salt = reuse.template_salt(template_dirs(config), (self.info, url_map.base_url))
         self.keys = reuse.PageKeys(salt) if ledger is not None else None
 
-    def page(self, template: str, out_path: str, **context: Any) -> OutputFile:
+    def plan(self, job: PageJob) -> PageJob | OutputFile:
+        """The job with its full context and key, or the carried-over page if it needs none."""
+        context = dict(job.context)
         context.setdefault("feeds", self.info.feeds)
         context.setdefault("description", self.config.description)
         context.setdefault("pager", None)
-        context["canonical"] = self.url_map.absolute(out_path)
-        context["url"] = self.url_map.url(out_path)
+        context["canonical"] = self.url_map.absolute(job.out_path)
+        context["url"] = self.url_map.url(job.out_path)
         key = None
         if self.keys is not None and self.ledger is not None:
-            key = self.keys.key(template, context)
-            record = self.ledger.carried(out_path, key)
+            key = self.keys.key(job.template, context)
+            record = self.ledger.carried(job.out_path, key)
             if record is not None:
-                return OutputFile(out_path, b"", key, Carried(record.size, record.marked))
-        html = self.env.get_template(template).render(**context)
-        return OutputFile(out_path, html.encode("utf-8"), key)
+                return OutputFile(job.out_path, b"", key, Carried(record.size, record.marked))
+        return PageJob(job.template, job.out_path, context, key)
 
-    def run(self, job: PageJob) -> OutputFile:
-        return self.page(job.template, job.out_path, **job.context)
+    def render(self, job: PageJob) -> OutputFile:
+        """A planned job's page."""
+        html = self.env.get_template(job.template).render(**job.context)
+        return OutputFile(job.out_path, html.encode("utf-8"), job.key)
 
     def paginated(
         self, template: str, items: Sequence[PaperView], path_of: Any, **context: Any
@@ -195,6 +198,7 @@ class PageJob:
     template: str
     out_path: str
     context: dict[str, Any]
+    key: bytes | None = None  # set by SiteRenderer.plan
 
 
 def render_pages(
@@ -211,7 +215,13 @@ def render_pages(
     Pages unchanged since the build `ledger` describes are carried over, not rendered.
     """
     r = SiteRenderer(config, url_map, ledger)
-    yield from parallel.map_ordered(r.run, list(_page_jobs(r, site, views, channels)), jobs)
+    # Keys are checked here, so that only the pages to render go to the workers: after a small
+    # edit they are few enough to render without forking at all.
+    plans = [r.plan(job) for job in _page_jobs(r, site, views, channels)]
+    todo = [p for p in plans if isinstance(p, PageJob)]
+    rendered = parallel.map_ordered(r.render, todo, jobs)
+    for plan in plans:
+        yield next(rendered) if isinstance(plan, PageJob) else plan
     yield sitemap(site, views, url_map)
     yield OutputFile(
         "robots.txt",
