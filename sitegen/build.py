@@ -197,6 +197,10 @@ def _build(
             parallel.warm_pages(existing, taxonomy, jobs)
         prefix = config.relative(config.content_dir)
         merged = content.merge(papers, existing, taxonomy, prefix)
+        # Only the pages about to be rewritten need their text until the end (to notice an edit
+        # saved meanwhile); the others would hold a second copy of content/ in memory.
+        read_texts = {path: existing[path] for path in merged.writes if path in existing}
+        del existing
         report.warnings.extend(merged.warnings)
         if not force:
             new_sources = set(counts) - merged.known_sources
@@ -206,6 +210,7 @@ def _build(
         other_pages = read_pages(config.content_dir, config, "*.md")
         site = content.load_site(merged.pages, other_pages, taxonomy, merged.appearances)
         report.papers = len(site.papers)
+        merged = replace(merged, pages={})  # loaded: the texts are not needed again
     with report.stage("related"), _settled():
         site = replace(site, related=related.related_papers(related.documents(site.papers)))
     url_map = urls.UrlMap(config.base_url)
@@ -243,7 +248,7 @@ def _build(
         # content/ before the swap: it is the source of truth, and a refused write must not
         # publish a site whose pages exist nowhere else.
         with report.stage("content"):
-            for path in write.write_content(merged.writes, config.root, read=existing):
+            for path in write.write_content(merged.writes, config.root, read=read_texts):
                 report.warnings.append(
                     BuildWarning("changed while the build ran; kept your version", Location(path))
                 )

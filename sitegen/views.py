@@ -17,20 +17,20 @@ _URL_IN_TEXT = re.compile(r"https?://[^\s<>\"'{}]+")
 _CODE_HOSTS = ("github.com", "gitlab.com", "huggingface.co", "bitbucket.org", "codeberg.org")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LinkView:
     label: str
     url: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DayLink:
     day: date
     label: str  # e.g. "11 Mar 2025"
     url: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PaperView:
     slug: str
     title_html: Markup  # inline HTML, safe
@@ -62,7 +62,7 @@ class PaperView:
     digest: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TagView:
     slug: str
     label: str
@@ -72,13 +72,13 @@ class TagView:
     papers: tuple[PaperView, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DayView:
     day: DayLink
     papers: tuple[PaperView, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SiteViews:
     papers: tuple[PaperView, ...]  # newest first
     tags: tuple[TagView, ...]
