@@ -134,8 +134,8 @@ def paper_view(
     Its Markdown and plain text come from the cache. Its digest hashes the inputs that decide
     the view (a dataclass's repr names every field unambiguously), not the view itself.
     """
-    view = _paper_view(paper, config, url_map, renderer, tag_labels)
-    return replace(view, digest=_digest(*_view_key(paper, config, url_map, tag_labels)))
+    digest = _digest(*_view_key(paper, config, url_map, tag_labels))
+    return _paper_view(paper, config, url_map, renderer, tag_labels, digest)
 
 
 def _digest(*parts: str) -> str:
@@ -159,6 +159,7 @@ def _paper_view(
     url_map: urls.UrlMap,
     renderer: markup.Renderer,
     tag_labels: dict[str, str],
+    digest: str,
 ) -> PaperView:
     path = urls.paper_path(paper.slug)
     # Listed by two feeds on one day is still one day.
@@ -201,6 +202,7 @@ def _paper_view(
         citation_meta=citation.meta_tags(cite),
         version=paper.version,
         revised=_day_link(paper.revised, url_map) if paper.revised else None,
+        digest=digest,
     )
 
 
