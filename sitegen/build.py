@@ -211,11 +211,21 @@ def _build(
         site = content.load_site(merged.pages, other_pages, taxonomy, merged.appearances)
         report.papers = len(site.papers)
         merged = replace(merged, pages={})  # loaded: the texts are not needed again
-    with report.stage("related"), _settled():
-        site = replace(site, related=related.related_papers(related.documents(site.papers)))
     url_map = urls.UrlMap(config.base_url)
-    with report.stage("views"), _settled():
-        site_views = views.build_views(site, config, url_map)
+    # Related papers (one process) and paper views (this one) need only the loaded site: they
+    # run side by side, and the views take the related lists when they are done.
+    docs = related.documents(site.papers)
+
+    def related_lists() -> dict[str, tuple[str, ...]]:
+        return dict(related.related_papers(docs))  # a plain dict: it may cross a pipe
+
+    with (
+        report.stage("related+views"),
+        _settled(),
+        parallel.background(related_lists, jobs, len(docs)) as lists,
+    ):
+        site_views = views.build_views(site, config, url_map, lists)
+    site = replace(site, related=lists())
     channels = feeds.channels(site_views, config, url_map)  # the feeds, and the /feeds/ page
     # Pages stream from the renderer into the write stage's staging folder: only a chunk of
     # pages is in memory at a time, and the search index is built from the written folder.

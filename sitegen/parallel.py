@@ -14,6 +14,7 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from multiprocessing.pool import AsyncResult
 from typing import TypeVar
 
@@ -30,6 +31,7 @@ CHUNK = 250
 _Entries = dict[str, dict[bytes, bytes]]
 
 _work: tuple[Callable[[object], None], Sequence[object]] | None = None
+_background: Callable[[], object] | None = None
 _mapping: tuple[Callable[[object], object], Sequence[object]] | None = None
 
 
@@ -152,3 +154,51 @@ def map_ordered(function: Callable[[T], R], items: Sequence[T], jobs: int) -> It
         if thaw:
             gc.unfreeze()
         _mapping = None
+
+
+def _run_background() -> tuple[object, _Entries]:
+    assert _background is not None
+    gc.enable()  # see _run_chunk
+    return _background(), cache.active().take_new_entries()
+
+
+@contextmanager
+def background(function: Callable[[], R], jobs: int, items: int) -> Iterator[Callable[[], R]]:
+    """Run `function` in a forked process while the caller goes on; yield a getter for its result.
+
+    Worth it for a costly `function` over `items` items that overlaps other work; otherwise
+    the getter computes the result itself. What the process adds to the cache is taken back.
+    """
+    global _background
+    if not _worth_forking(jobs, items):
+        yield _once(function)
+        return
+    _background = function
+    thaw = _freeze()
+    try:
+        pool = multiprocessing.get_context("fork").Pool(1)  # forks here
+    finally:
+        _background = None
+        if thaw:
+            gc.unfreeze()
+    with pool:
+        pending = pool.apply_async(_run_background)
+
+        def result() -> R:
+            value, entries = pending.get()
+            cache.active().absorb(entries)
+            return value  # type: ignore[return-value]
+
+        yield _once(result)
+
+
+def _once(function: Callable[[], R]) -> Callable[[], R]:
+    """`function`, called at most once: later calls return the first call's result."""
+    results: list[R] = []
+
+    def call() -> R:
+        if not results:
+            results.append(function())
+        return results[0]
+
+    return call

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -206,7 +207,9 @@ def _paper_view(
     )
 
 
-def _linked(by_slug: dict[str, PaperView], site: Site) -> None:
+def _linked(
+    by_slug: dict[str, PaperView], site: Site, related_slugs: Mapping[str, tuple[str, ...]]
+) -> None:
     """Link each paper to its neighbours on the first day it was listed and to its related
     papers, by title and URL (a LinkView, never a PaperView), in one copy of its view."""
     neighbours: dict[str, tuple[LinkView | None, LinkView | None]] = {}
@@ -218,7 +221,7 @@ def _linked(by_slug: dict[str, PaperView], site: Site) -> None:
             neighbours[slug] = (_neighbour(by_slug, prev_slug), _neighbour(by_slug, next_slug))
     for slug, view in by_slug.items():
         prev_in_day, next_in_day = neighbours.get(slug, (None, None))
-        others = site.related.get(slug, ())
+        others = related_slugs.get(slug, ())
         related = tuple(LinkView(by_slug[o].title, by_slug[o].url) for o in others)
         if prev_in_day is None and next_in_day is None and not related:
             continue
@@ -253,12 +256,21 @@ def prerender(paper: PaperPage, renderer: markup.Renderer) -> None:
     renderer.block(paper.body)
 
 
-def build_views(site: Site, config: Config, url_map: urls.UrlMap) -> SiteViews:
-    """Every view the templates and feeds use."""
+def build_views(
+    site: Site,
+    config: Config,
+    url_map: urls.UrlMap,
+    related: Callable[[], Mapping[str, tuple[str, ...]]] | None = None,
+) -> SiteViews:
+    """Every view the templates and feeds use.
+
+    The related papers are `site.related`, or what `related()` returns: it is called once the
+    paper views are built, so a caller can compute them meanwhile in another process.
+    """
     renderer = markup.default_renderer()
     labels = tag_labels(site)
     by_slug = {p.slug: paper_view(p, config, url_map, renderer, labels) for p in site.papers}
-    _linked(by_slug, site)
+    _linked(by_slug, site, site.related if related is None else related())
 
     def tag_view(tag: Tag) -> TagView:
         return TagView(

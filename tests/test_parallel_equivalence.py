@@ -90,3 +90,32 @@ def test_no_change_rebuild_rewrites_no_file(seed_with_content: Path, tmp_path: P
     assert after == before
     # Carried over as the same inode (a hard link), not copied anew.
     assert {p: p.stat().st_ino for p in after} == inodes
+
+
+def _costly() -> list[str]:
+    return [cache.memo("test-background", (str(i),), lambda i=i: f"value {i}") for i in range(3)]
+
+
+def test_background_returns_its_result_and_its_cache_entries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
+    store = cache.Cache()
+    with cache.using(store), parallel.background(_costly, jobs=2, items=3) as result:
+        assert result() == ["value 0", "value 1", "value 2"]
+        assert result() is result()  # computed once
+    # The entries came back from the forked process: the main process finds them cached.
+    assert store.has("test-background", ("2",))
+    with cache.using(store), parallel.background(_costly, jobs=1, items=3) as inline:
+        assert inline() == ["value 0", "value 1", "value 2"]
+    assert store.misses == 0  # inline, every value was a hit
+
+
+def _failing() -> None:
+    raise ValueError("boom in the background")
+
+
+def test_background_errors_reach_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
+    with parallel.background(_failing, jobs=2, items=1) as result, pytest.raises(ValueError):
+        result()
