@@ -141,19 +141,28 @@ def _settled() -> Iterator[None]:
 class _Tally:
     """Counts and the digest of the HTML pages, taken as the outputs stream to the write stage."""
 
-    def __init__(self) -> None:
+    def __init__(self, search: bool) -> None:
         self.files = self.bytes = self.pages = self.carried = 0
+        self.search = search
         self.html = cache.FilesDigest()
+        self.indexed = cache.FilesDigest()  # the marked pages' bytes, when search is on
         self.marked: list[str] = []  # pages for the search index
-        self.keyed: dict[str, tuple[bytes, bool]] = {}  # page -> (render key, marked)
+        # page -> (render key, marked, digest of its bytes if marked and search is on)
+        self.keyed: dict[str, tuple[bytes, bool, bytes]] = {}
+
+    def search_key(self) -> str:
+        """What the search index is a function of: the marked pages, or every page if none is
+        (search.index_site). A change to other pages (a new list page) keeps the index."""
+        return (self.indexed if self.marked else self.html).hexdigest()
 
     def watch(self, outputs: Iterable[OutputFile]) -> Iterator[OutputFile]:
         for output in outputs:
             self.files += 1
+            digest = b""
             if output.carried is not None:
                 self.carried += 1
                 self.bytes += output.carried.size
-                marked = output.carried.marked
+                marked, digest = output.carried.marked, output.carried.digest
             else:
                 self.bytes += len(output.data)
                 marked = search.INDEXED_MARK in output.data
@@ -163,8 +172,16 @@ class _Tally:
                 self.html.add(output.path, output.key or output.data)
                 if marked:
                     self.marked.append(output.path)
+                    if self.search:
+                        # By content, not key: a template change that leaves the indexed
+                        # pages as they were keeps the index.
+                        if not digest and output.carried is None:
+                            digest = cache.bytes_hash(output.data)
+                        # A carried page indexed by no earlier build: its key, so the index
+                        # is rebuilt (its bytes are on disk, not here).
+                        self.indexed.add(output.path, digest or b"key " + (output.key or b""))
             if output.key is not None:
-                self.keyed[output.path] = (output.key, marked)
+                self.keyed[output.path] = (output.key, marked, digest)
             yield output
 
 
@@ -229,7 +246,7 @@ def _build(
     channels = feeds.channels(site_views, config, url_map)  # the feeds, and the /feeds/ page
     # Pages stream from the renderer into the write stage's staging folder: only a chunk of
     # pages is in memory at a time, and the search index is built from the written folder.
-    tally = _Tally()
+    tally = _Tally(config.search)
     # Without a cache folder (--no-cache) every page is rendered and no key is computed.
     folder = cache.active().folder
     ledger = reuse.Ledger(folder, config.output_dir) if folder is not None else None
@@ -248,7 +265,7 @@ def _build(
                 # A pure function of the pages: an unchanged site reuses the cached index.
                 bundle = cache.memo(
                     "search",
-                    (tally.html.hexdigest(),),
+                    (tally.search_key(),),
                     lambda: search.index_site(staging, tally.marked),
                 )
         tally.files += len(bundle)

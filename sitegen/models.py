@@ -163,6 +163,7 @@ class Carried:
 
     size: int
     marked: bool  # holds the search index mark
+    digest: bytes  # of its bytes if it is marked and the last build indexed it; else empty
 
 
 @dataclass(frozen=True)

@@ -170,7 +170,8 @@ class SiteRenderer:
             key = self.keys.key(job.template, context)
             record = self.ledger.carried(job.out_path, key)
             if record is not None:
-                return OutputFile(job.out_path, b"", key, Carried(record.size, record.marked))
+                carried = Carried(record.size, record.marked, record.digest)
+                return OutputFile(job.out_path, b"", key, carried)
         return PageJob(job.template, job.out_path, context, key)
 
     def render(self, job: PageJob) -> OutputFile:

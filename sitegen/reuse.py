@@ -22,7 +22,7 @@ from sitegen import cache
 from sitegen.views import DayView, PaperView, TagView
 
 LEDGER_PREFIX = "outputs-"  # one ledger per output folder: `outputs-<hash of its path>.pickle`
-_FORMAT = 1
+_FORMAT = 2
 _SHARED_VIEWS = (PaperView, TagView, DayView)
 
 
@@ -35,6 +35,7 @@ class Record:
     inode: int
     mtime_ns: int
     marked: bool  # holds search.INDEXED_MARK: the page belongs in the search index
+    digest: bytes  # of a marked page's bytes, when the search index was built; else empty
 
 
 class _KeyPickler(pickle.Pickler):
@@ -157,18 +158,18 @@ class Ledger:
             return None
         return record
 
-    def save(self, published: Mapping[str, tuple[bytes, bool]]) -> None:
+    def save(self, published: Mapping[str, tuple[bytes, bool, bytes]]) -> None:
         """Record the files now in the output folder for the pages built from `published`."""
         path = self._file()
         if path is None:
             return
         records: dict[str, Record] = {}
-        for name, (key, marked) in published.items():
+        for name, (key, marked, digest) in published.items():
             try:
                 stat = os.stat(self.target / name, follow_symlinks=False)
             except OSError:
                 continue
-            records[name] = Record(key, stat.st_size, stat.st_ino, stat.st_mtime_ns, marked)
+            records[name] = Record(key, stat.st_size, stat.st_ino, stat.st_mtime_ns, marked, digest)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         with tmp.open("wb") as f:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -10,10 +11,11 @@ from pathlib import Path
 import pytest
 from markupsafe import Markup
 
-from sitegen import reuse
+from sitegen import reuse, search
 from sitegen.build import build
 from sitegen.cache import FOLDER
 from sitegen.config import load_config
+from sitegen.models import OutputFile
 from sitegen.report import BuildReport
 from sitegen.views import DayLink, LinkView, PaperView, TagView
 from tests.conftest import REPO
@@ -171,3 +173,29 @@ def test_two_output_folders_keep_their_own_records(site: Path) -> None:
     _append(_papers(site)[-1], "\n")
     report = _build(site)
     assert report.carried > report.pages_written // 2
+
+
+def test_the_search_index_is_rebuilt_only_when_an_indexed_page_changes(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _settle(site)
+    runs: list[int] = []
+    index_site = search.index_site
+
+    def counted(folder: Path, marked: Sequence[str]) -> list[OutputFile]:
+        runs.append(len(marked))
+        return index_site(folder, marked)
+
+    monkeypatch.setattr(search, "index_site", counted)
+    # A changed template renders every page again, but the indexed pages come out the same
+    # (the tag index is not one of them): the index is kept.
+    (site / "templates").mkdir()
+    tags = (REPO / "themes" / "default" / "templates" / "tags.html").read_text(encoding="utf-8")
+    (site / "templates" / "tags.html").write_text(tags + "\n<!-- changed -->\n", encoding="utf-8")
+    report = _build(site)
+    assert runs == [] and report.carried == 0
+    assert (site / "_site" / "pagefind" / "pagefind.js").is_file()
+    # A paper page is: changing one rebuilds the index.
+    _append(_papers(site)[0], "\nA new sentence.\n")
+    _build(site)
+    assert len(runs) == 1 and runs[0] > 0
