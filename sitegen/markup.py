@@ -123,8 +123,26 @@ def split_math(text: str) -> list[str]:
     return _MATH.split(_TEXT_ONLY_MATH.sub(r"\1", text))
 
 
+# Characters that no conversion here, Markdown inline syntax or TeX touches: a text made only
+# of these, letters and digits (most titles) is its own plain text, and its own inline HTML
+# but for `"`. `-` is safe alone (`--` is an en dash); `_` is not a letter here (emphasis).
+_INERT_PUNCTUATION = frozenset(" ,.:;?!'\"()/+=%@-")
+
+
+def is_inert(text: str) -> bool:
+    """True if `text` needs no conversion: to_plain() gives it back, inline() escapes `"`."""
+    return (
+        text == text.strip()
+        and "  " not in text
+        and "--" not in text
+        and all(c.isalnum() or c in _INERT_PUNCTUATION for c in text)
+    )
+
+
 def to_plain(text: str) -> str:
     """Unicode plain text without markup, for <title>, meta tags, slugs and feed titles."""
+    if is_inert(text):
+        return text
     return cache.memo("plain", (text,), lambda: _to_plain(text))
 
 
@@ -204,6 +222,8 @@ class Renderer:
 
     def inline(self, text: str) -> str:
         """A one-line text (a title) to inline HTML without a wrapping paragraph."""
+        if is_inert(text):
+            return text.replace('"', "&quot;")  # what markdown-it's escapeHtml leaves to do
         return cache.memo("markdown-inline", (text,), lambda: self._inline(text))
 
     def _inline(self, text: str) -> str:

@@ -13,6 +13,7 @@ from sitegen import content, frontmatter, markup, sources
 from sitegen.errors import SitegenError
 from sitegen.models import Appearance, ParseResult
 from sitegen.taxonomy import Taxonomy, load_taxonomy
+from tests.conftest import REPO
 
 SOURCE = "seeds/2025-03-11.txt"
 TAXONOMY = load_taxonomy()
@@ -293,3 +294,46 @@ def test_every_paper_written_to_content_reads_back_equal(paper: content.MergedPa
     assert loaded.links == paper.links
     assert loaded.revised == paper.revised
     assert loaded.slug == "some-slug"
+
+
+_NEAR_INERT = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(list(" ,.:;?!'\"()/+=%@-") + list("_*$\\~`[]<>&#{}\n\t")),
+        st.characters(whitelist_categories=("Lu", "Ll", "Lo", "Nd", "No", "Mn")),
+    ),
+    max_size=40,
+)
+
+
+_INERT = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(list(" ,.:;?!'\"()/+=%@-")),
+        st.characters(whitelist_categories=("Lu", "Ll", "Lo", "Nd", "No")),
+    ),
+    max_size=40,
+)
+
+
+@SETTINGS
+@given(st.one_of(_INERT, _NEAR_INERT))
+def test_inert_text_skips_the_converters_with_the_same_result(text: str) -> None:
+    """Titles made of letters, digits and plain punctuation bypass Markdown and TeX handling."""
+    renderer = markup.default_renderer()
+    if markup.is_inert(text):
+        assert renderer.inline(text) == renderer._inline(text)
+        assert markup.to_plain(text) == markup._to_plain(text)
+
+
+def test_seed_titles_render_alike_on_both_paths() -> None:
+    renderer = markup.default_renderer()
+    titles = [
+        line.removeprefix("title: ").strip("'")
+        for page in (REPO / "content" / "papers").glob("*.md")
+        for line in page.read_text(encoding="utf-8").splitlines()
+        if line.startswith("title: ")
+    ]
+    assert len(titles) == 81
+    assert sum(markup.is_inert(t) for t in titles) > 40  # the fast path is the common one
+    for title in titles:
+        assert renderer.inline(title) == renderer._inline(title)
+        assert markup.to_plain(title) == markup._to_plain(title)
