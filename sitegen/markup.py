@@ -126,7 +126,8 @@ def split_math(text: str) -> list[str]:
 # Characters that no conversion here, Markdown inline syntax or TeX touches: a text made only
 # of these, letters and digits (most titles) is its own plain text, and its own inline HTML
 # but for `"`. `-` is safe alone (`--` is an en dash); `_` is not a letter here (emphasis).
-_INERT_PUNCTUATION = frozenset(" ,.:;?!'\"()/+=%@-")
+# (`[^\W_]` is exactly str.isalnum().)
+_INERT = re.compile(r"(?:[^\W_]|[ ,.:;?!'\"()/+=%@-])*")
 
 
 def is_inert(text: str) -> bool:
@@ -135,7 +136,7 @@ def is_inert(text: str) -> bool:
         text == text.strip()
         and "  " not in text
         and "--" not in text
-        and all(c.isalnum() or c in _INERT_PUNCTUATION for c in text)
+        and _INERT.fullmatch(text) is not None
     )
 
 
