@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -73,6 +74,12 @@ def _family_name(author: str) -> str:
     return name.split()[-1] if name.split() else ""
 
 
+@functools.lru_cache(maxsize=4096)
+def _author_slug(author: str) -> str:
+    # Authors recur across an archive's papers: slugify each name once.
+    return slugify(_family_name(author), separator="")
+
+
 def citation_key(paper: CitationInput) -> str:
     """`vaswani2017attention`: first author's family name, year, first significant title word."""
     words = [
@@ -81,7 +88,7 @@ def citation_key(paper: CitationInput) -> str:
         if w not in _STOP_WORDS and not w.isdigit()
     ]
     first_word = words[0] if words else ""
-    author = slugify(_family_name(paper.authors[0]), separator="") if paper.authors else ""
+    author = _author_slug(paper.authors[0]) if paper.authors else ""
     # Without an author the title word leads, as in `attention2017`.
     key = f"{author}{paper.day.year}{first_word}" if author else f"{first_word}{paper.day.year}"
     if not author and not first_word:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -435,10 +436,16 @@ def _int_or_none(meta: Mapping[str, Any], name: str, path: str) -> int | None:
 
 
 def _tag_slug(tag: str, path: str) -> str:
-    slug = urls.slug_for_title(tag, "")
+    slug = _slug_of_tag(tag)
     if not tag.strip() or slug.startswith("p-"):
         raise ParseError(f"tag {tag!r} has no letters or digits", Location(path), "fix `tags:`")
     return slug
+
+
+@functools.lru_cache(maxsize=4096)
+def _slug_of_tag(tag: str) -> str:
+    # A site has a few dozen tags over thousands of pages: slugify each once.
+    return urls.slug_for_title(tag, "")
 
 
 def _title_and_slug(meta: Mapping[str, Any], path: str, kind: str) -> tuple[str, str]:
