@@ -28,6 +28,7 @@ R = TypeVar("R")
 MIN_ITEMS = 200
 # Items per task of map_ordered: enough to amortise a round trip, few enough to bound memory.
 CHUNK = 250
+TASKS_PER_WORKER = 4
 _Entries = dict[str, dict[bytes, bytes]]
 
 _work: tuple[Callable[[object], None], Sequence[object]] | None = None
@@ -140,7 +141,10 @@ def map_ordered(function: Callable[[T], R], items: Sequence[T], jobs: int) -> It
     _mapping = (function, items)  # type: ignore[assignment]
     thaw = _freeze()
     try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        # A worker is replaced after a few chunks: reading the inherited site touches (and so
+        # copies) the memory pages it reads, and a fresh fork starts sharing them again.
+        context = multiprocessing.get_context("fork")
+        with context.Pool(jobs, maxtasksperchild=TASKS_PER_WORKER) as pool:
             # A window of chunks in flight, not all of them: Pool.imap would queue every
             # finished chunk in this process while the consumer (the writer) catches up.
             pending: deque[AsyncResult[tuple[list[object], _Entries]]] = deque()

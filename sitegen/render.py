@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from sitegen.search import BUNDLE_DIR, SEARCH_PAGE
 from sitegen.views import PaperView, SiteViews
 
 PACKAGE_THEMES = Path(__file__).parent / "themes"
+PAPER_TEMPLATE = "paper.html"
 REPO_THEMES = Path(__file__).parent.parent / "themes"
 
 
@@ -218,11 +220,20 @@ def render_pages(
     r = SiteRenderer(config, url_map, ledger)
     # Keys are checked here, so that only the pages to render go to the workers: after a small
     # edit they are few enough to render without forking at all.
-    plans = [r.plan(job) for job in _page_jobs(r, site, views, channels)]
-    todo = [p for p in plans if isinstance(p, PageJob)]
+    jobs_list = list(_page_jobs(r, site, views, channels))
+    # Only paper pages go to the workers: each reads its own paper's view, so a worker copies
+    # (by touching reference counts) a share of the views, not all of them as a list page
+    # would. List pages are rendered here meanwhile, one after each paper page: the outputs
+    # come in a fixed order that does not depend on timing.
+    papers = [r.plan(job) for job in jobs_list if job.template == PAPER_TEMPLATE]
+    lists = [r.plan(job) for job in jobs_list if job.template != PAPER_TEMPLATE]
+    todo = [p for p in papers if isinstance(p, PageJob)]
     rendered = parallel.map_ordered(r.render, todo, jobs)
-    for plan in plans:
-        yield next(rendered) if isinstance(plan, PageJob) else plan
+    for paper, listing in zip_longest(papers, lists):
+        if paper is not None:
+            yield next(rendered) if isinstance(paper, PageJob) else paper
+        if listing is not None:
+            yield r.render(listing) if isinstance(listing, PageJob) else listing
     yield sitemap(site, views, url_map)
     yield OutputFile(
         "robots.txt",
@@ -238,7 +249,7 @@ def _page_jobs(
     yield from r.paginated("index.html", views.papers, urls.home_path, title=config.title)
     for view in views.papers:
         yield PageJob(
-            "paper.html",
+            PAPER_TEMPLATE,
             urls.paper_path(view.slug),
             {"paper": view, "title": view.title, "description": view.description},
         )
