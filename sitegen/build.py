@@ -125,8 +125,8 @@ def _settled() -> Iterator[None]:
     """Run a stage that builds the site's long-lived data without the collector, then freeze it.
 
     Pages, views and matrices live until the build ends, and every full collection walks every
-    object alive: on a large site the collector took a third of these stages. They make no
-    cyclic garbage worth finding; frozen objects are never walked again.
+    object alive, again and again as the site's data grows. These stages make no cyclic garbage
+    worth finding; frozen objects are never walked again.
     """
     enabled = gc.isenabled()
     gc.disable()

@@ -218,13 +218,12 @@ def render_pages(
     Pages unchanged since the build `ledger` describes are carried over, not rendered.
     """
     r = SiteRenderer(config, url_map, ledger)
-    # Keys are checked here, so that only the pages to render go to the workers: after a small
-    # edit they are few enough to render without forking at all.
+    # Keys are checked here, so only the pages to render are rendered: after a small edit they
+    # are few enough to need no fork at all. Only paper pages go to the workers: each reads
+    # its own paper's view, so a worker copies (by touching reference counts) a share of the
+    # views, not all of them as a list page would. List pages are rendered here meanwhile, one
+    # after each paper page, so the outputs come in a fixed order whatever the timing.
     jobs_list = list(_page_jobs(r, site, views, channels))
-    # Only paper pages go to the workers: each reads its own paper's view, so a worker copies
-    # (by touching reference counts) a share of the views, not all of them as a list page
-    # would. List pages are rendered here meanwhile, one after each paper page: the outputs
-    # come in a fixed order that does not depend on timing.
     papers = [r.plan(job) for job in jobs_list if job.template == PAPER_TEMPLATE]
     lists = [r.plan(job) for job in jobs_list if job.template != PAPER_TEMPLATE]
     todo = [p for p in papers if isinstance(p, PageJob)]

@@ -240,10 +240,6 @@ def _neighbour(by_slug: dict[str, PaperView], slug: str | None) -> LinkView | No
     return LinkView(by_slug[slug].title, by_slug[slug].url)
 
 
-def tag_labels(site: Site) -> dict[str, str]:
-    return {t.slug: t.label for t in site.tags}
-
-
 def prerender(paper: PaperPage, renderer: markup.Renderer) -> None:
     """Fill the cache with a paper's costly text conversions, as `paper_view` will ask for them.
 
@@ -268,7 +264,7 @@ def build_views(
     paper views are built, so a caller can compute them meanwhile in another process.
     """
     renderer = markup.default_renderer()
-    labels = tag_labels(site)
+    labels = {t.slug: t.label for t in site.tags}
     by_slug = {p.slug: paper_view(p, config, url_map, renderer, labels) for p in site.papers}
     _linked(by_slug, site, site.related if related is None else related())
 
