@@ -1,10 +1,17 @@
-"""Parallel work across forked processes: the cache warm-up, and an ordered map.
+"""Parallel work across forked processes: the cache warm-up, an ordered map, a background task.
 
 Workers are forked, so they share the already-read page texts without copying them, run the
 very same code the serial build runs against their copy of the cache, and send back the new
-cache entries (and, for the map, the results). The warm-up lets the main process then build
-every page in its usual order, finding each result ready: output is byte-identical to a serial
-build, and a worker error only means the main process meets (and reports) it itself.
+cache entries (and their results). The warm-up lets the main process then build every page in
+its usual order, finding each result ready: output is byte-identical to a serial build.
+
+Every task runs in a child forked for it alone, from the main thread, and the child exits when
+its result is sent. `multiprocessing.Pool` was not fit for this: it replaces workers by forking
+from a helper thread, and a child forked while the main thread held an import lock waits for
+that lock forever (a build hung so, rendering); a worker killed by the system left its task
+pending forever. Here a child that fails in any way (an error, a kill, a result that does not
+pickle) only means the main process runs its task itself, and meets and reports any error
+with its own file and line.
 """
 
 from __future__ import annotations
@@ -12,11 +19,12 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from multiprocessing.pool import AsyncResult
-from typing import TypeVar
+import signal
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from functools import partial
+from multiprocessing.connection import wait
+from typing import Generic, TypeVar
 
 from sitegen import cache, content, markup, views
 from sitegen.errors import SitegenError
@@ -24,35 +32,18 @@ from sitegen.taxonomy import Taxonomy
 
 T = TypeVar("T")
 R = TypeVar("R")
-# Below this many items a pool costs more than it saves.
+# Below this many items a fork costs more than it saves.
 MIN_ITEMS = 200
-# Items per task of map_ordered: enough to amortise a round trip, few enough to bound memory.
+# Items per task of map_ordered: enough to amortise a fork, few enough that a child does not
+# copy much of the inherited heap (reading an object writes its reference count, so a child
+# copies every memory page it reads from) and that results in flight stay small.
 CHUNK = 250
-TASKS_PER_WORKER = 4
-_Entries = dict[str, dict[bytes, bytes]]
-
-_work: tuple[Callable[[object], None], Sequence[object]] | None = None
-_background: Callable[[], object] | None = None
-_mapping: tuple[Callable[[object], object], Sequence[object]] | None = None
+# Finished results map_ordered may hold, per job, while the consumer catches up.
+AHEAD = 2
 
 
 def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
-
-
-def _run_chunk(bounds: tuple[int, int]) -> _Entries:
-    assert _work is not None
-    task, items = _work
-    # A worker may be forked from a stage that runs without the collector (build._settled);
-    # it collects its own garbage, and the inherited heap is frozen, so it is never walked.
-    gc.enable()
-    # The forked copy of the main process's cache: what it already holds is not recomputed.
-    for item in items[bounds[0] : bounds[1]]:
-        try:
-            task(item)
-        except SitegenError:
-            continue  # the main process reports it with its own file and line
-    return cache.active().take_new_entries()
 
 
 def _worth_forking(jobs: int, count: int) -> bool:
@@ -60,14 +51,95 @@ def _worth_forking(jobs: int, count: int) -> bool:
     return jobs > 1 and count >= MIN_ITEMS and "fork" in multiprocessing.get_all_start_methods()
 
 
-def _freeze() -> bool:
-    """Freeze the heap before forking; True if it was not frozen already (by the build).
+@contextmanager
+def _frozen() -> Iterator[None]:
+    """The heap frozen while children are forked, then thawed if it was not frozen before.
 
-    The collector must not dirty (and so copy) every inherited page in a worker.
+    A child's collector must not walk (and so copy) every inherited memory page; the build
+    freezes its long-lived data itself, and then this leaves it frozen.
     """
     thaw = gc.get_freeze_count() == 0
     gc.freeze()
-    return thaw
+    try:
+        yield
+    finally:
+        if thaw:
+            gc.unfreeze()
+
+
+class _Forked(Generic[R]):
+    """`task()` running in a child forked for it; `result()` waits for it."""
+
+    def __init__(self, task: Callable[[], R]) -> None:
+        self.task = task
+        receiver, sender = multiprocessing.Pipe(duplex=False)
+        pid = os.fork()
+        if pid == 0:  # the child: it never returns into the caller's code
+            code = 1
+            try:
+                receiver.close()
+                # Forked from a stage that may run without the collector (build._settled): the
+                # child collects its own garbage; the inherited heap is frozen, never walked.
+                gc.enable()
+                sender.send((task(), cache.active().take_new_entries()))
+                code = 0
+            finally:
+                os._exit(code)
+        sender.close()
+        self.pid = pid
+        self.connection = receiver
+        self.reaped = False
+
+    def result(self) -> R:
+        """The child's result, its cache entries absorbed; the task run here if it failed."""
+        assert not self.reaped, "result() is taken once"
+        try:
+            value, entries = self.connection.recv()
+        except (EOFError, OSError):  # it raised, was killed, or its result did not pickle
+            self.close()
+            return self.task()
+        self.close()
+        cache.active().absorb(entries)
+        return value  # type: ignore[no-any-return]
+
+    def close(self, kill: bool = False) -> None:
+        if self.reaped:
+            return
+        if kill:
+            with suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+        self.connection.close()
+        os.waitpid(self.pid, 0)
+        self.reaped = True
+
+
+def _in_order(tasks: Sequence[Callable[[], R]], jobs: int) -> Iterator[R]:
+    """Each task's result in the tasks' order, `jobs` children at a time, one child per task.
+
+    Results that finish early are kept until their turn, at most `AHEAD` per job; children are
+    forked only while the caller asks for results, so a slow consumer holds few in memory.
+    """
+    running: dict[int, _Forked[R]] = {}
+    finished: dict[int, R] = {}
+    started = 0
+    try:
+        with _frozen():
+            for index in range(len(tasks)):
+                while index not in finished:
+                    while (
+                        started < len(tasks)
+                        and len(running) < jobs
+                        and started - index < jobs * AHEAD
+                    ):
+                        running[started] = _Forked(tasks[started])
+                        started += 1
+                    ready = set(wait([child.connection for child in running.values()]))
+                    for number in [n for n, c in running.items() if c.connection in ready]:
+                        finished[number] = running.pop(number).result()
+                yield finished.pop(index)
+    finally:  # the consumer stopped early, or a task raised: no child outlives the map
+        for child in running.values():
+            child.close(kill=True)
 
 
 def _chunks(count: int, step: int) -> list[tuple[int, int]]:
@@ -75,33 +147,29 @@ def _chunks(count: int, step: int) -> list[tuple[int, int]]:
     return [(i, min(i + step, count)) for i in range(0, count, step)]
 
 
-def prewarm(task: Callable[[T], None], items: Sequence[T], jobs: int) -> int:
+def prewarm(task: Callable[[T], None], items: Sequence[T], jobs: int) -> None:
     """Run `task` on every item in `jobs` forked workers, filling the active cache.
 
-    Items whose results are already cached cost the workers a lookup only if the caller
-    filtered them out; returns the number of entries received.
+    Items whose results are already cached cost the workers a lookup only: callers filter
+    them out first.
     """
-    global _work
     if not _worth_forking(jobs, len(items)):
-        return 0
+        return
+
+    def run(bounds: tuple[int, int]) -> None:
+        for item in items[bounds[0] : bounds[1]]:
+            try:
+                task(item)
+            except SitegenError:
+                continue  # the main process reports it with its own file and line
+
     # Several chunks per worker keep both cores busy to the end.
     bounds = _chunks(len(items), -(-len(items) // (jobs * 4)))
-    _work = (task, items)  # type: ignore[assignment]
-    received = 0
-    thaw = _freeze()
-    try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            for entries in pool.imap_unordered(_run_chunk, bounds):
-                cache.active().absorb(entries)
-                received += sum(len(t) for t in entries.values())
-    finally:
-        if thaw:
-            gc.unfreeze()
-        _work = None
-    return received
+    for _ in _in_order([partial(run, b) for b in bounds], jobs):
+        pass
 
 
-def warm_pages(pages: Mapping[str, str], taxonomy: Taxonomy, jobs: int) -> int:
+def warm_pages(pages: Mapping[str, str], taxonomy: Taxonomy, jobs: int) -> None:
     """Parse, tag and prerender (Markdown, plain text) every paper page not cached yet."""
     active = cache.active()
     todo = [(path, text) for path, text in pages.items() if not active.has("frontmatter", (text,))]
@@ -110,60 +178,28 @@ def warm_pages(pages: Mapping[str, str], taxonomy: Taxonomy, jobs: int) -> int:
     def task(item: tuple[str, str]) -> None:
         views.prerender(content.load_paper_page(item[0], item[1], taxonomy, {}), renderer)
 
-    return prewarm(task, todo, jobs)
+    prewarm(task, todo, jobs)
 
 
-def _map_chunk(bounds: tuple[int, int]) -> tuple[list[object], _Entries]:
-    assert _mapping is not None
-    function, items = _mapping
-    results = [function(item) for item in items[bounds[0] : bounds[1]]]
-    return results, cache.active().take_new_entries()
-
-
-def _collect(chunk: AsyncResult[tuple[list[object], _Entries]]) -> list[object]:
-    results, entries = chunk.get()
-    cache.active().absorb(entries)
-    return results
-
-
-def map_ordered(function: Callable[[T], R], items: Sequence[T], jobs: int) -> Iterator[R]:
+def map_ordered(
+    function: Callable[[T], R], items: Sequence[T], jobs: int
+) -> Generator[R, None, None]:
     """`map(function, items)` across forked workers, yielding results in the items' order.
 
     Each worker uses its forked copy of whatever `function` holds (compiled templates, views),
     so nothing but the results crosses a pipe; chunks keep memory to a few chunks' results.
     What the workers add to the cache is sent back too, for the next build.
     """
-    global _mapping
     if not _worth_forking(jobs, len(items)):
         yield from map(function, items)
         return
-    bounds = _chunks(len(items), max(1, min(CHUNK, -(-len(items) // (jobs * 4)))))
-    _mapping = (function, items)  # type: ignore[assignment]
-    thaw = _freeze()
-    try:
-        # A worker is replaced after a few chunks: reading the inherited site touches (and so
-        # copies) the memory pages it reads, and a fresh fork starts sharing them again.
-        context = multiprocessing.get_context("fork")
-        with context.Pool(jobs, maxtasksperchild=TASKS_PER_WORKER) as pool:
-            # A window of chunks in flight, not all of them: Pool.imap would queue every
-            # finished chunk in this process while the consumer (the writer) catches up.
-            pending: deque[AsyncResult[tuple[list[object], _Entries]]] = deque()
-            for bound in bounds:
-                pending.append(pool.apply_async(_map_chunk, (bound,)))
-                if len(pending) > jobs * 2:
-                    yield from _collect(pending.popleft())  # type: ignore[misc]
-            while pending:
-                yield from _collect(pending.popleft())  # type: ignore[misc]
-    finally:
-        if thaw:
-            gc.unfreeze()
-        _mapping = None
+    step = max(1, min(CHUNK, -(-len(items) // (jobs * 4))))
 
+    def run(bounds: tuple[int, int]) -> list[R]:
+        return [function(item) for item in items[bounds[0] : bounds[1]]]
 
-def _run_background() -> tuple[object, _Entries]:
-    assert _background is not None
-    gc.enable()  # see _run_chunk
-    return _background(), cache.active().take_new_entries()
+    for results in _in_order([partial(run, b) for b in _chunks(len(items), step)], jobs):
+        yield from results
 
 
 @contextmanager
@@ -173,27 +209,15 @@ def background(function: Callable[[], R], jobs: int, items: int) -> Iterator[Cal
     Worth it for a costly `function` over `items` items that overlaps other work; otherwise
     the getter computes the result itself. What the process adds to the cache is taken back.
     """
-    global _background
     if not _worth_forking(jobs, items):
         yield _once(function)
         return
-    _background = function
-    thaw = _freeze()
+    with _frozen():
+        child = _Forked(function)
     try:
-        pool = multiprocessing.get_context("fork").Pool(1)  # forks here
+        yield _once(child.result)
     finally:
-        _background = None
-        if thaw:
-            gc.unfreeze()
-    with pool:
-        pending = pool.apply_async(_run_background)
-
-        def result() -> R:
-            value, entries = pending.get()
-            cache.active().absorb(entries)
-            return value  # type: ignore[return-value]
-
-        yield _once(result)
+        child.close(kill=True)  # the caller left without the result
 
 
 def _once(function: Callable[[], R]) -> Callable[[], R]:

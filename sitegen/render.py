@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import zip_longest
+from itertools import chain, zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -227,7 +227,11 @@ def render_pages(
     papers = [r.plan(job) for job in jobs_list if job.template == PAPER_TEMPLATE]
     lists = [r.plan(job) for job in jobs_list if job.template != PAPER_TEMPLATE]
     todo = [p for p in papers if isinstance(p, PageJob)]
-    rendered = parallel.map_ordered(r.render, todo, jobs)
+    # The first page is rendered here: it compiles the templates a paper page uses once, before
+    # the workers are forked, instead of once in each.
+    rendered = chain(
+        (r.render(job) for job in todo[:1]), parallel.map_ordered(r.render, todo[1:], jobs)
+    )
     for paper, listing in zip_longest(papers, lists):
         if paper is not None:
             yield next(rendered) if isinstance(paper, PageJob) else paper

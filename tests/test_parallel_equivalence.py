@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -119,3 +122,71 @@ def test_background_errors_reach_the_caller(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
     with parallel.background(_failing, jobs=2, items=1) as result, pytest.raises(ValueError):
         result()
+
+
+def _recording_forks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, bool, int]]:
+    """(pid, forked from the main thread, threads alive) of each child the parallel module forks."""
+    forks: list[tuple[int, bool, int]] = []
+    fork = os.fork
+
+    def recorded() -> int:
+        main = threading.current_thread() is threading.main_thread()
+        threads = threading.active_count()
+        pid = fork()
+        if pid:
+            forks.append((pid, main, threads))
+        return pid
+
+    monkeypatch.setattr(os, "fork", recorded)
+    return forks
+
+
+def test_children_are_forked_from_the_main_thread_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A child forked while another thread holds an import lock waits for it forever: a build
+    # once hung so, when the pool replaced a worker from its helper thread.
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
+    monkeypatch.setattr(parallel, "CHUNK", 3)
+    forks = _recording_forks(monkeypatch)
+    threads_before = threading.active_count()  # other tests may leave threads of their own
+    assert list(parallel.map_ordered(_square, list(range(40)), jobs=2)) == [
+        i * i for i in range(40)
+    ]
+    assert len(forks) >= 8  # one child per chunk of 3 (or fewer) items
+    # No helper thread runs beside the forks (a pool starts three).
+    assert all(main and threads == threads_before for _, main, threads in forks), forks
+
+
+def _square(value: int) -> int:
+    return value * value
+
+
+def _dies_in_a_child(value: int) -> int:
+    if os.getpid() != _MAIN_PID:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer would
+    return value + 1
+
+
+_MAIN_PID = os.getpid()
+
+
+def test_a_killed_child_only_means_the_main_process_does_its_task(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
+    monkeypatch.setattr(parallel, "CHUNK", 4)
+    assert list(parallel.map_ordered(_dies_in_a_child, list(range(20)), jobs=2)) == list(
+        range(1, 21)
+    )
+
+
+def test_no_child_outlives_a_map_the_consumer_leaves(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
+    monkeypatch.setattr(parallel, "CHUNK", 2)
+    forks = _recording_forks(monkeypatch)
+    mapped = parallel.map_ordered(_square, list(range(30)), jobs=2)
+    assert [next(mapped) for _ in range(3)] == [0, 1, 4]
+    assert any(forks)
+    mapped.close()
+    for pid, _, _ in forks:  # each was killed or had finished, and was reaped
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
