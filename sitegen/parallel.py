@@ -6,7 +6,7 @@ cache entries (and their results). The warm-up lets the main process then build 
 its usual order, finding each result ready: output is byte-identical to a serial build.
 
 Every task runs in a child forked for it alone, from the main thread, and the child exits when
-its result is sent. `multiprocessing.Pool` was not fit for this: it replaces workers by forking
+its result is written. `multiprocessing.Pool` was not fit for this: it replaces workers by forking
 from a helper thread, and a child forked while the main thread held an import lock waits for
 that lock forever (a build hung so, rendering); a worker killed by the system left its task
 pending forever. Here a child that fails in any way (an error, a kill, a result that does not
@@ -19,7 +19,9 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import pickle
 import signal
+import tempfile
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from functools import partial
@@ -68,49 +70,62 @@ def _frozen() -> Iterator[None]:
 
 
 class _Forked(Generic[R]):
-    """`task()` running in a child forked for it; `result()` waits for it."""
+    """`task()` running in a child forked for it; `result()` waits for it.
+
+    The child writes its result to an unlinked temporary file and exits at once: through a
+    pipe it would stay alive, holding all its memory, until the main process read the result
+    (after the views, for the related papers, which made a 100k build's peak).
+    """
 
     def __init__(self, task: Callable[[], R]) -> None:
         self.task = task
-        receiver, sender = multiprocessing.Pipe(duplex=False)
+        self.payload = tempfile.TemporaryFile()  # noqa: SIM115 (closed by result() or kill())
+        # Readable (at end of file) once the child has exited, however it ended.
+        self.done, finished = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: it never returns into the caller's code
             code = 1
             try:
-                receiver.close()
+                os.close(self.done)
                 # Forked from a stage that may run without the collector (build._settled): the
                 # child collects its own garbage; the inherited heap is frozen, never walked.
                 gc.enable()
-                sender.send((task(), cache.active().take_new_entries()))
+                result = (task(), cache.active().take_new_entries())
+                pickle.dump(result, self.payload, protocol=pickle.HIGHEST_PROTOCOL)
+                self.payload.flush()
                 code = 0
             finally:
                 os._exit(code)
-        sender.close()
+        os.close(finished)
         self.pid = pid
-        self.connection = receiver
         self.reaped = False
 
     def result(self) -> R:
         """The child's result, its cache entries absorbed; the task run here if it failed."""
         assert not self.reaped, "result() is taken once"
         try:
-            value, entries = self.connection.recv()
-        except (EOFError, OSError):  # it raised, was killed, or its result did not pickle
-            self.close()
+            failed = self._reap() != 0  # it raised, was killed, or its result did not pickle
+            if not failed:
+                self.payload.seek(0)
+                value, entries = pickle.load(self.payload)
+        finally:
+            self.payload.close()
+        if failed:
             return self.task()
-        self.close()
         cache.active().absorb(entries)
         return value  # type: ignore[no-any-return]
 
-    def close(self, kill: bool = False) -> None:
-        if self.reaped:
-            return
-        if kill:
-            with suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
-        self.connection.close()
-        os.waitpid(self.pid, 0)
+    def kill(self) -> None:
+        with suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        self._reap()
+        self.payload.close()
+
+    def _reap(self) -> int:
+        _, status = os.waitpid(self.pid, 0)
+        os.close(self.done)
         self.reaped = True
+        return os.waitstatus_to_exitcode(status)
 
 
 def _in_order(tasks: Sequence[Callable[[], R]], jobs: int) -> Iterator[R]:
@@ -133,13 +148,13 @@ def _in_order(tasks: Sequence[Callable[[], R]], jobs: int) -> Iterator[R]:
                     ):
                         running[started] = _Forked(tasks[started])
                         started += 1
-                    ready = set(wait([child.connection for child in running.values()]))
-                    for number in [n for n, c in running.items() if c.connection in ready]:
+                    ready = set(wait([child.done for child in running.values()]))
+                    for number in [n for n, c in running.items() if c.done in ready]:
                         finished[number] = running.pop(number).result()
                 yield finished.pop(index)
     finally:  # the consumer stopped early, or a task raised: no child outlives the map
         for child in running.values():
-            child.close(kill=True)
+            child.kill()
 
 
 def _chunks(count: int, step: int) -> list[tuple[int, int]]:
@@ -217,7 +232,8 @@ def background(function: Callable[[], R], jobs: int, items: int) -> Iterator[Cal
     try:
         yield _once(child.result)
     finally:
-        child.close(kill=True)  # the caller left without the result
+        if not child.reaped:  # the caller left without the result
+            child.kill()
 
 
 def _once(function: Callable[[], R]) -> Callable[[], R]:
