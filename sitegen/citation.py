@@ -44,7 +44,7 @@ _BIBTEX_ESCAPES = {"\\": r"\textbackslash{}", "^": r"\^{}", "~": r"\~{}"}
 _JSON_HTML_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CitationInput:
     """What the metadata is made from: plain-text fields only, no markup."""
 

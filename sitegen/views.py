@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 
 from markupsafe import Markup
@@ -50,9 +50,10 @@ class PaperView:
     abstract: str = ""  # the whole abstract as plain text, for citation_abstract and JSON-LD
     arxiv_url: str | None = None
     pdf_url: str | None = None
-    bibtex: str = ""
-    json_ld: Markup = field(default_factory=Markup)  # <, >, & escaped: safe in <script>
-    citation_meta: tuple[tuple[str, str], ...] = ()  # (name, content) of citation_* tags
+    # What bibtex, json_ld and citation_meta are made from: they are made when a page shows
+    # them (in a render worker), as each repeats the abstract; held by every view they took a
+    # third of a 100k build's memory.
+    cite: citation.CitationInput | None = None
     prev_in_day: LinkView | None = None  # the neighbours in the first day's feed order
     next_in_day: LinkView | None = None
     related: tuple[LinkView, ...] = ()  # most similar papers first (title and URL only)
@@ -61,6 +62,20 @@ class PaperView:
     # A hash of everything above, from the inputs that decide it: two views with one digest are
     # equal, so a page listing this paper can be keyed by it (reuse.py) without pickling it.
     digest: str = ""
+
+    @property
+    def bibtex(self) -> str:
+        return citation.bibtex(self.cite) if self.cite else ""
+
+    @property
+    def json_ld(self) -> Markup:
+        """Schema.org JSON-LD with <, > and & escaped: safe inside <script>."""
+        return Markup(citation.json_ld(self.cite)) if self.cite else Markup()
+
+    @property
+    def citation_meta(self) -> tuple[tuple[str, str], ...]:
+        """(name, content) of the citation_* meta tags."""
+        return citation.meta_tags(self.cite) if self.cite else ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +178,7 @@ def _paper_view(
     digest: str,
 ) -> PaperView:
     path = urls.paper_path(paper.slug)
+    absolute = url_map.absolute(path)
     # Listed by two feeds on one day is still one day.
     days = tuple(_day_link(d, url_map) for d in dict.fromkeys(a.day for a in paper.appearances))
     plain_body = markup.to_plain(paper.body)
@@ -172,7 +188,7 @@ def _paper_view(
         abstract=plain_body,
         authors=paper.authors,
         day=paper.first_day,
-        url=url_map.absolute(path),
+        url=absolute,
         arxiv_id=paper.arxiv_id,
         keywords=tuple(tag_labels.get(t, t) for t in paper.tags),
         site_title=config.title,
@@ -183,7 +199,7 @@ def _paper_view(
         title_html=Markup(renderer.inline(paper.title)),
         title=plain_title,
         url=url_map.url(path),
-        absolute_url=url_map.absolute(path),
+        absolute_url=absolute,
         abstract_html=Markup(renderer.block(paper.body)),
         summary=markup.shorten(plain_body, config.summary_chars),
         description=markup.shorten(plain_body, 160),
@@ -198,9 +214,7 @@ def _paper_view(
         abstract=plain_body,
         arxiv_url=citation.arxiv_abs_url(paper.arxiv_id) if paper.arxiv_id else None,
         pdf_url=citation.arxiv_pdf_url(paper.arxiv_id) if paper.arxiv_id else None,
-        bibtex=citation.bibtex(cite),
-        json_ld=Markup(citation.json_ld(cite)),
-        citation_meta=citation.meta_tags(cite),
+        cite=cite,
         version=paper.version,
         revised=_day_link(paper.revised, url_map) if paper.revised else None,
         digest=digest,
