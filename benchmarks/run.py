@@ -251,9 +251,13 @@ def generate(root: Path, size: int) -> None:
 # ---------------------------------------------------------------------------- measuring
 
 
-def _tree_pss_kib(root_pid: int) -> int:
-    """Summed PSS of a process and all its descendants (shared pages counted once overall)."""
-    parents: dict[int, int] = {}
+# The kernel's flag of a process tearing down its memory (include/linux/sched.h).
+_PF_EXITING = 0x4
+
+
+def _tree(root_pid: int) -> dict[int, bool] | None:
+    """The live processes of the tree under `root_pid`, each with whether it is exiting."""
+    parents: dict[int, tuple[int, bool]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -262,26 +266,49 @@ def _tree_pss_kib(root_pid: int) -> int:
                 stat = f.read()
         except OSError:
             continue
-        parents[int(entry.name)] = int(stat[stat.rfind(b")") + 2 :].split()[1])
-    tree = {root_pid}
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if fields[0] in (b"Z", b"X"):  # its memory is gone already
+            continue
+        parents[int(entry.name)] = (int(fields[1]), bool(int(fields[6]) & _PF_EXITING))
+    if root_pid not in parents:
+        return None
+    tree = {root_pid: parents[root_pid][1]}
     grew = True
     while grew:
         grew = False
-        for pid, ppid in parents.items():
+        for pid, (ppid, exiting) in parents.items():
             if ppid in tree and pid not in tree:
-                tree.add(pid)
+                tree[pid] = exiting
                 grew = True
-    total = 0
-    for pid in tree:
-        try:
-            with open(f"/proc/{pid}/smaps_rollup") as f:
-                for line in f:
-                    if line.startswith("Pss:"):
-                        total += int(line.split()[1])
-                        break
-        except OSError:
+    return tree
+
+
+def _tree_pss_kib(root_pid: int) -> int | None:
+    """Summed PSS of a process and all its descendants (shared pages counted once overall).
+
+    None if the tree changed while it was read: a child that forks or exits meanwhile moves
+    its shared pages' share to or from its parent between two reads, which would count them
+    twice (sitegen forks a worker per chunk of pages, hundreds at 100k papers).
+    """
+    for _ in range(5):
+        before = _tree(root_pid)
+        if before is None:
+            return None
+        if any(before.values()):
             continue
-    return total
+        total = 0
+        for pid in before:
+            try:
+                with open(f"/proc/{pid}/smaps_rollup") as f:
+                    for line in f:
+                        if line.startswith("Pss:"):
+                            total += int(line.split()[1])
+                            break
+            except OSError:
+                continue
+        if _tree(root_pid) == before:
+            return total
+    return None
 
 
 @dataclass
@@ -300,7 +327,7 @@ def measure(command: list[str], cwd: Path) -> Run:
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_pss_kib(proc.pid))
+            peak = max(peak, _tree_pss_kib(proc.pid) or 0)
             done.wait(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
