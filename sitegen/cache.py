@@ -167,6 +167,7 @@ class Cache:
         # results without walking (and so copying, page by page) every entry it inherited.
         self._new: dict[str, dict[bytes, bytes]] = {}
         self._dirty: set[str] = set()
+        self._released: set[str] = set()
         self.hits = 0
         self.misses = 0
 
@@ -187,7 +188,8 @@ class Cache:
                 except (OSError, EOFError, pickle.UnpicklingError, KeyError, TypeError):
                     table = {}  # a damaged cache is only a slower build
             self._stored[namespace] = table
-            self._used[namespace] = {}
+            # A released table was saved with exactly what the build had used of it: used still.
+            self._used[namespace] = dict(table) if namespace in self._released else {}
         return table
 
     def key(self, namespace: str, *parts: str) -> bytes:
@@ -238,21 +240,39 @@ class Cache:
 
     def save(self) -> None:
         """Keep exactly the entries this build used; write only tables that changed."""
+        for namespace in list(self._used):
+            self._save_table(namespace)
+
+    def release(self, namespace: str) -> None:
+        """Save `namespace` now and drop it from memory: the build is done with it.
+
+        The front matter of every page is needed only until the site is loaded, and at 100k
+        papers it is a quarter of a gigabyte. Looked up again, the table is read back.
+        """
+        if namespace not in self._used:
+            return
+        self._save_table(namespace)
+        for tables in (self._stored, self._used, self._new):
+            tables.pop(namespace, None)
+        self._dirty.discard(namespace)
+        self._released.add(namespace)
+
+    def _save_table(self, namespace: str) -> None:
+        used = self._used[namespace]
         if self.folder is None:
+            return
+        if namespace not in self._dirty and used.keys() == self._stored[namespace].keys():
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         gitignore = self.folder / ".gitignore"
         if not gitignore.exists():
             gitignore.write_text("# written by sitegen build; safe to delete\n*\n")
-        for namespace, used in self._used.items():
-            if namespace not in self._dirty and used.keys() == self._stored[namespace].keys():
-                continue
-            path = self._file(namespace)
-            assert path is not None
-            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-            with tmp.open("wb") as f:
-                pickle.dump({"salt": self.salt, "entries": used}, f, pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
+        path = self._file(namespace)
+        assert path is not None
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        with tmp.open("wb") as f:
+            pickle.dump({"salt": self.salt, "entries": used}, f, pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
 
 
 class FilesDigest:

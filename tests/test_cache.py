@@ -52,6 +52,24 @@ def test_saved_cache_serves_the_next_build_and_drops_unused_entries(tmp_path: Pa
     assert not third.has("ns", ("dropped",))
 
 
+def test_a_released_table_is_saved_then_read_back_whole(tmp_path: Path) -> None:
+    folder = tmp_path / cache.FOLDER
+    store = cache.Cache(folder)
+    store.memo("ns", ("a",), lambda: "A")
+    store.memo("other", ("x",), lambda: "X")
+    store.release("ns")
+    assert (folder / "ns.pickle").is_file()  # saved at once, before the build ends
+    assert not (folder / "other.pickle").exists()
+    # Looked up again (a late stage), it is read back, not recomputed; and what this build
+    # adds after the release is kept with what it had used before.
+    assert store.memo("ns", ("a",), lambda: "recomputed") == "A"
+    store.memo("ns", ("b",), lambda: "B")
+    store.save()
+
+    later = cache.Cache(folder)
+    assert later.has("ns", ("a",)) and later.has("ns", ("b",)) and later.has("other", ("x",))
+
+
 def test_damaged_or_foreign_cache_files_are_ignored(tmp_path: Path) -> None:
     folder = tmp_path / cache.FOLDER
     folder.mkdir()

@@ -7,9 +7,11 @@ import shutil
 import signal
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from sitegen import build as build_module
 from sitegen import cache, parallel, write
 from sitegen.build import build
 from sitegen.config import load_config
@@ -67,6 +69,46 @@ def test_parallel_cached_build_is_byte_identical(
         assert warm[name] == data, f"cached build differs in {name}"
     assert warm_report.changed == 0
     assert cold_report.papers == warm_report.papers == 81
+
+
+def test_related_papers_before_the_views_give_the_same_site(
+    seed_with_content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A big site computes related papers first (in a forked process) instead of beside the
+    # views; the seed is made to take that path.
+    serial, _ = _build(_copy(seed_with_content, tmp_path / "serial"), use_cache=False, jobs=1)
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
+    monkeypatch.setattr(build_module, "OVERLAP_MAX_PAPERS", 0)
+    forks = _recording_forks(monkeypatch)
+    forks_at: dict[str, int] = {}
+
+    def counting(module: Any, name: str) -> None:
+        function = getattr(module, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            forks_at.setdefault(name, len(forks))
+            if name == "build_views":
+                forks_at["running"] = _running(forks[-1][0])
+            return function(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, counted)
+
+    counting(build_module.content, "load_site")
+    counting(build_module.views, "build_views")
+    first, _ = _build(_copy(seed_with_content, tmp_path / "first"), use_cache=True, jobs=2)
+    assert first == serial
+    # One child forked between loading and the views, the related papers' one, and done with.
+    assert forks_at["build_views"] == forks_at["load_site"] + 1
+    assert forks_at["running"] == 0
+
+
+def _running(pid: int) -> int:
+    """1 if the child has not been reaped yet (it may have exited), else 0; it is left as is."""
+    try:
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return 0
+    return 1
 
 
 def test_no_cache_writes_no_cache_folder(seed_with_content: Path, tmp_path: Path) -> None:
