@@ -374,14 +374,23 @@ def hugo_binary() -> str:
 # Hugo builds no search index: the like-for-like sitegen build leaves Pagefind out, and the full
 # build (search on, its own output folder) is measured beside it.
 LIKE_FOR_LIKE_CONFIG = "sitegen-nosearch.toml"
-FULL_CONFIG = "sitegen-search.toml"
+# The full build is a project of its own beside the corpus, reading the same content/: it then
+# has its own .sitegen-cache/, and its cold run (which empties that) leaves the like-for-like
+# build's cache and page ledger alone. With one shared cache, every like-for-like one-changed
+# rebuild found its ledger deleted and rendered every page again.
+FULL_PROJECT = "search-project"
+FULL_CONFIG = f"{FULL_PROJECT}/sitegen.toml"
 FULL_OUT = "_site_search"
 
 
 def write_configs(root: Path) -> None:
     base = (REPO / "sitegen.toml").read_text(encoding="utf-8").rstrip("\n") + "\n"
     (root / LIKE_FOR_LIKE_CONFIG).write_text(base + "search = false\n", encoding="utf-8")
-    full = base + f'search = true\noutput_dir = "{FULL_OUT}"\n'
+    full = base + (
+        f'search = true\noutput_dir = "../{FULL_OUT}"\n'
+        'content_dir = "../content"\nseeds_dir = "../seeds"\n'
+    )
+    (root / FULL_PROJECT).mkdir(exist_ok=True)
     (root / FULL_CONFIG).write_text(full, encoding="utf-8")
 
 
@@ -401,7 +410,10 @@ def tools(root: Path, extra_sitegen: list[str]) -> list[Tool]:
             [hugo_binary(), "--quiet", "--cacheDir", str(root / ".hugo-cache")],
         ),
         Tool(
-            "sitegen+search", FULL_OUT, (".sitegen-cache",), [*build, FULL_CONFIG, *extra_sitegen]
+            "sitegen+search",
+            FULL_OUT,
+            (f"{FULL_PROJECT}/.sitegen-cache",),
+            [*build, FULL_CONFIG, *extra_sitegen],
         ),
     ]
 
