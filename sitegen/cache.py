@@ -168,6 +168,10 @@ class Cache:
         self._new: dict[str, dict[bytes, bytes]] = {}
         self._dirty: set[str] = set()
         self._released: set[str] = set()
+        # In a forked worker (see track_hits): the keys it found, so that the main process keeps
+        # those entries too. Without them a table the worker alone read (a rebuild's term
+        # counts) was saved with only the entries the worker computed, and lost the rest.
+        self._hits: dict[str, set[bytes]] | None = None
         self.hits = 0
         self.misses = 0
 
@@ -212,6 +216,8 @@ class Cache:
         if blob is not None:
             self.hits += 1
             self._used[namespace][key] = blob
+            if self._hits is not None:
+                self._hits.setdefault(namespace, set()).add(key)
             value: T = pickle.loads(blob)
             return value
         self.misses += 1
@@ -232,11 +238,32 @@ class Cache:
                 del used[key]
         return entries
 
-    def absorb(self, entries: dict[str, dict[bytes, bytes]]) -> None:
+    def track_hits(self) -> None:
+        """Note from now on which entries are found, for take_hits(): call in a forked worker."""
+        self._hits = {}
+
+    def take_hits(self) -> dict[str, set[bytes]]:
+        """The keys found since track_hits() or the last call: what a worker used of the main
+        process's entries, sent back with its new ones."""
+        hits, self._hits = self._hits or {}, {}
+        return hits
+
+    def absorb(
+        self, entries: dict[str, dict[bytes, bytes]], hits: dict[str, set[bytes]] | None = None
+    ) -> None:
+        """Take a worker's new entries and count them, and the entries it found, as used here:
+        the worker worked for this build."""
         for namespace, table in entries.items():
             self._table(namespace).update(table)
+            self._used[namespace].update(table)
             if table:
                 self._dirty.add(namespace)
+        for namespace, keys in (hits or {}).items():
+            stored, used = self._table(namespace), self._used[namespace]
+            for key in keys:
+                blob = stored.get(key)
+                if blob is not None:
+                    used[key] = blob
 
     def save(self) -> None:
         """Keep exactly the entries this build used; write only tables that changed."""

@@ -90,7 +90,9 @@ class _Forked(Generic[R]):
                 # Forked from a stage that may run without the collector (build._settled): the
                 # child collects its own garbage; the inherited heap is frozen, never walked.
                 gc.enable()
-                result = (task(), cache.active().take_new_entries())
+                cache.active().track_hits()
+                value = task()
+                result = (value, cache.active().take_new_entries(), cache.active().take_hits())
                 pickle.dump(result, self.payload, protocol=pickle.HIGHEST_PROTOCOL)
                 self.payload.flush()
                 code = 0
@@ -107,12 +109,12 @@ class _Forked(Generic[R]):
             failed = self._reap() != 0  # it raised, was killed, or its result did not pickle
             if not failed:
                 self.payload.seek(0)
-                value, entries = pickle.load(self.payload)
+                value, entries, hits = pickle.load(self.payload)
         finally:
             self.payload.close()
         if failed:
             return self.task()
-        cache.active().absorb(entries)
+        cache.active().absorb(entries, hits)
         return value  # type: ignore[no-any-return]
 
     def kill(self) -> None:

@@ -156,6 +156,30 @@ def test_background_returns_its_result_and_its_cache_entries(
     assert store.misses == 0  # inline, every value was a hit
 
 
+def _costly_and_one_more() -> list[str]:
+    return [*_costly(), cache.memo("test-background", ("3",), lambda: "value 3")]
+
+
+def test_entries_a_worker_only_found_are_kept_for_the_next_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A rebuild's related-papers process finds every paper's term counts but one: the main
+    # process must keep all of them, not only the one the worker computed.
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
+    folder = tmp_path / cache.FOLDER
+    first = cache.Cache(folder)
+    with cache.using(first):
+        _costly()
+    first.save()
+    second = cache.Cache(folder)
+    with cache.using(second), parallel.background(_costly_and_one_more, jobs=2, items=4) as got:
+        assert got() == [f"value {i}" for i in range(4)]
+    assert second.misses == 0  # all four were computed or found in the forked process
+    second.save()
+    third = cache.Cache(folder)
+    assert [third.has("test-background", (str(i),)) for i in range(4)] == [True] * 4
+
+
 def _failing() -> None:
     raise ValueError("boom in the background")
 
