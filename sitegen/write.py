@@ -8,6 +8,7 @@ import fcntl
 import os
 import shutil
 import signal
+import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -151,40 +152,48 @@ def output_lock(target: Path) -> Iterator[None]:
 
 
 def _carried_source(
-    target: Path, rel: PurePosixPath, plain_dirs: set[PurePosixPath] | None = None
-) -> Path | None:
+    target: Path, rel: PurePosixPath, plain_dirs: set[str] | None = None
+) -> str | None:
     """The previous build's file for `rel`, if it is a plain file reached without symlinks.
 
     `plain_dirs` remembers the folders already found free of links, so that a site's thousands
-    of files cost one check each rather than one per path component.
+    of files cost one check each rather than one per path component. Plain strings, not
+    `Path`s: this runs for every file of the site, and path objects cost more than the checks.
     """
-    checked = PurePosixPath()
-    for part in rel.parts:
-        checked = checked / part
+    base = os.fspath(target)
+    parts = rel.parts
+    checked = ""
+    for index, part in enumerate(parts):
+        checked = f"{checked}/{part}" if checked else part
         if plain_dirs is not None and checked in plain_dirs:
             continue
         try:
-            if (target / checked).is_symlink():
+            if stat.S_ISLNK(os.lstat(f"{base}/{checked}").st_mode):
                 return None
+        except FileNotFoundError:
+            pass  # not there: the caller finds no file (a new page, or one to report)
         except OSError:
             return None
-        if plain_dirs is not None and checked != rel:
+        if plain_dirs is not None and index < len(parts) - 1:
             plain_dirs.add(checked)
-    return target / checked
+    return f"{base}/{checked}"
 
 
-def _same_bytes(path: Path | None, data: bytes) -> bool:
+def _same_bytes(path: str | Path | None, data: bytes) -> bool:
+    """Whether `path` is a regular file (not a link) holding exactly `data`."""
     if path is None:
         return False
     try:
-        if path.is_symlink() or not path.is_file() or path.stat().st_size != len(data):
+        status = os.lstat(path)
+        if not stat.S_ISREG(status.st_mode) or status.st_size != len(data):
             return False
-        return path.read_bytes() == data
+        with open(path, "rb") as f:
+            return f.read() == data
     except OSError:
         return False
 
 
-def _write_new(dest: Path, data: bytes) -> None:
+def _write_new(dest: str | Path, data: bytes) -> None:
     """Create a file that must not exist yet, never through a symlink."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(dest, flags, 0o644)
@@ -271,21 +280,24 @@ def write_site(
     staging = parent / f"{_TMP_PREFIX}{target.name}-{os.getpid()}"
     staging.mkdir()
     count = size = changed = 0
-    written: set[PurePosixPath] = set()
-    made: set[PurePosixPath] = set()  # folders created in staging
-    plain_dirs: set[PurePosixPath] = set()  # folders of the previous build checked for links
+    written: set[str] = set()
+    made: set[str] = set()  # folders created in staging
+    plain_dirs: set[str] = set()  # folders of the previous build checked for links
+    base = os.fspath(staging)
     current = "the site"
     try:
         for item in _then(files, finalize, staging):
             rel = safe_relative(item.path)
-            if rel in written:
+            name = rel.as_posix()
+            if name in written:
                 raise SitegenError(f"two outputs want the same path {item.path!r}")
-            written.add(rel)
+            written.add(name)
             current = item.path
-            dest = staging.joinpath(*rel.parts)
-            if rel.parent not in made:
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                made.add(rel.parent)
+            dest = f"{base}/{name}"
+            folder = name.rpartition("/")[0]
+            if folder not in made:
+                os.makedirs(f"{base}/{folder}", exist_ok=True)
+                made.add(folder)
             previous = _carried_source(target, rel, plain_dirs)
             if item.carried is not None:
                 if previous is None:
@@ -323,7 +335,7 @@ def write_site(
     return WriteReport(count, size, changed)
 
 
-def _keep(previous: Path, dest: Path) -> None:
+def _keep(previous: str, dest: str) -> None:
     """Carry a previous build's file over as a hard link, so its mtime stays."""
     try:
         os.link(previous, dest, follow_symlinks=False)
@@ -352,9 +364,10 @@ def read_marker(target: Path) -> bytes | None:
     """The marker file of a sitegen output folder, or None if it is missing or unreadable."""
     path = _carried_source(_lexical(target), PurePosixPath(MARKER))
     try:
-        if path is None or not path.is_file():
+        if path is None or not os.path.isfile(path):
             return None
-        return path.read_bytes()
+        with open(path, "rb") as f:
+            return f.read()
     except OSError:
         return None
 
