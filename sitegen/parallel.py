@@ -110,6 +110,8 @@ class _Forked(Generic[R]):
             if not failed:
                 self.payload.seek(0)
                 value, entries, hits = pickle.load(self.payload)
+        except (OSError, EOFError, pickle.UnpicklingError):  # the temporary file let it down
+            failed = True
         finally:
             self.payload.close()
         if failed:
