@@ -35,8 +35,8 @@ from sitegen.taxonomy import site_taxonomy
 
 # A forked process shares the site's memory only until one side writes to it, and building the
 # views touches (so copies) every paper's objects, about 10 KB a paper: at 100k papers the
-# overlap took the peak from 1.4 to 2.3 GB. Above this many papers the related papers are
-# computed before the views instead of beside them (at 100k that costs about 13 s of 140 s).
+# overlap made the peak 2.3 GB instead of 1.95. Above this many papers the related papers are
+# computed before the views instead of beside them (at 100k that costs about 12 s of 137 s).
 OVERLAP_MAX_PAPERS = 25_000
 
 
