@@ -163,15 +163,16 @@ class Cache:
         self.salt = _code_fingerprint().encode()
         self._stored: dict[str, dict[bytes, bytes]] = {}
         self._used: dict[str, dict[bytes, bytes]] = {}
-        # Computed here since the last take_new_entries(): a forked worker must find its own
-        # results without walking (and so copying, page by page) every entry it inherited.
-        self._new: dict[str, dict[bytes, bytes]] = {}
         self._dirty: set[str] = set()
         self._released: set[str] = set()
-        # In a forked worker (see track_hits): the keys it found, so that the main process keeps
-        # those entries too. Without them a table the worker alone read (a rebuild's term
-        # counts) was saved with only the entries the worker computed, and lost the rest.
-        self._hits: dict[str, set[bytes]] | None = None
+        # Kept only in a forked worker (see start_worker), for what it sends back:
+        # the entries it computed, so that it need not walk (and so copy, page by page) every
+        # entry it inherited to find them; and the keys it found, so that the main process
+        # keeps those entries too. Without the keys a table the worker alone read (a rebuild's
+        # term counts) was saved with only the entries the worker computed, and lost the rest.
+        self._worker = False
+        self._new: dict[str, dict[bytes, bytes]] = {}
+        self._hits: dict[str, set[bytes]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -216,7 +217,7 @@ class Cache:
         if blob is not None:
             self.hits += 1
             self._used[namespace][key] = blob
-            if self._hits is not None:
+            if self._worker:
                 self._hits.setdefault(namespace, set()).add(key)
             value: T = pickle.loads(blob)
             return value
@@ -225,12 +226,19 @@ class Cache:
         value = compute()
         blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         self._used[namespace][key] = blob
-        self._new.setdefault(namespace, {})[key] = blob
+        if self._worker:
+            self._new.setdefault(namespace, {})[key] = blob
         return value
 
+    def start_worker(self) -> None:
+        """Mark this (forked) cache as a worker's: from now on it notes what it computes and
+        finds, for take_new_entries() and take_hits(). What the parent computed is not its own."""
+        self._worker = True
+        self._new, self._hits = {}, {}
+
     def take_new_entries(self) -> dict[str, dict[bytes, bytes]]:
-        """Entries computed here since the last call: what a worker sends back to the main
-        process. They are then forgotten: a worker sends each result once and keeps none."""
+        """Entries computed since start_worker() or the last call: what a worker sends back to
+        the main process. They are then forgotten: a worker sends each result once, keeps none."""
         entries, self._new = self._new, {}
         for namespace, table in entries.items():
             used = self._used[namespace]
@@ -238,14 +246,10 @@ class Cache:
                 del used[key]
         return entries
 
-    def track_hits(self) -> None:
-        """Note from now on which entries are found, for take_hits(): call in a forked worker."""
-        self._hits = {}
-
     def take_hits(self) -> dict[str, set[bytes]]:
-        """The keys found since track_hits() or the last call: what a worker used of the main
-        process's entries, sent back with its new ones."""
-        hits, self._hits = self._hits or {}, {}
+        """The keys found since start_worker() or the last call: what a worker used of the
+        main process's entries, sent back with its new ones."""
+        hits, self._hits = self._hits, {}
         return hits
 
     def absorb(

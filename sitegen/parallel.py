@@ -90,7 +90,7 @@ class _Forked(Generic[R]):
                 # Forked from a stage that may run without the collector (build._settled): the
                 # child collects its own garbage; the inherited heap is frozen, never walked.
                 gc.enable()
-                cache.active().track_hits()
+                cache.active().start_worker()
                 value = task()
                 result = (value, cache.active().take_new_entries(), cache.active().take_hits())
                 pickle.dump(result, self.payload, protocol=pickle.HIGHEST_PROTOCOL)
