@@ -323,7 +323,10 @@ def _build(
         return shortcut.note(settled, report) if settled else b""
 
     with report.stage("render+write"):
-        written = write.write_site(outputs, config.output_dir, finalize=finalize, note=note)
+        spare = ledger.spare_tree() if ledger is not None else None
+        written = write.write_site(
+            outputs, config.output_dir, finalize=finalize, note=note, spare=spare
+        )
     report.files, report.bytes, report.changed = written.files, written.bytes, written.changed
     if ledger is not None:
         ledger.save(tally.keyed)

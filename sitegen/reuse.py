@@ -22,6 +22,7 @@ from sitegen import cache
 from sitegen.views import DayView, PaperView, TagView
 
 LEDGER_PREFIX = "outputs-"  # one ledger per output folder: `outputs-<hash of its path>.pickle`
+SPARE_PREFIX = "spare-"  # and one spare tree: `spare-<hash of its path>/`
 _FORMAT = 2
 _SHARED_VIEWS = (PaperView, TagView, DayView)
 
@@ -119,13 +120,22 @@ class Ledger:
         self.target = target
         self.records: dict[str, Record] = self._load()
 
-    def _file(self) -> Path | None:
+    def _where(self) -> str:
         # Per output folder: two folders built from one project (`--out`, a search-less copy)
         # must not overwrite each other's records, or each build would render everything.
+        return hashlib.blake2b(os.fsencode(self.target), digest_size=8).hexdigest()
+
+    def _file(self) -> Path | None:
         if self.folder is None:
             return None
-        where = hashlib.blake2b(os.fsencode(self.target), digest_size=8).hexdigest()
-        return self.folder / f"{LEDGER_PREFIX}{where}.pickle"
+        return self.folder / f"{LEDGER_PREFIX}{self._where()}.pickle"
+
+    def spare_tree(self) -> Path | None:
+        """Where the write stage keeps the tree its last swap took out, to start the next one
+        from (write._Staging); in the cache folder, which a person need never look into."""
+        if self.folder is None:
+            return None
+        return self.folder / f"{SPARE_PREFIX}{self._where()}"
 
     def _load(self) -> dict[str, Record]:
         path = self._file()

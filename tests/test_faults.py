@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from sitegen import write
+from sitegen import reuse, write
 from sitegen.build import build
+from sitegen.cache import FOLDER
 from sitegen.cli import main
 from sitegen.config import load_config
 from sitegen.errors import ConfigError, SitegenError
@@ -382,6 +384,62 @@ def test_symlinks_inside_the_previous_output_are_never_followed(
     assert not (root / "_site/papers").is_symlink()
     assert not (root / "_site/404.html").is_symlink()
     assert (root / "_site/papers/symlink-paper/index.html").is_file()
+
+
+@pytest.fixture
+def spared(
+    cli: Callable[..., Result], built: tuple[Path, dict[str, bytes], dict[str, bytes]]
+) -> tuple[Path, Path]:
+    """A project built twice: (root, the first tree, which the second swap took out and kept
+    for the next build to start from)."""
+    root, _, _ = built
+    (root / "seeds/2025-03-12.txt").write_text(feed(12, ["Second Day Paper"]))
+    assert cli(root).returncode == 0
+    (spare,) = (root / FOLDER).glob(f"{reuse.SPARE_PREFIX}*")
+    return root, spare
+
+
+def test_a_tampered_spare_tree_is_corrected_and_never_followed(
+    cli: Callable[..., Result], spared: tuple[Path, Path], tmp_path: Path
+) -> None:
+    root, spare = spared
+    outside = write_tree(tmp_path / "outside", {"index.html": "outside", "keep.txt": "keep"})
+    first, second, third = sorted((spare / "papers").iterdir())[:3]
+    shutil.rmtree(first)
+    first.symlink_to(outside, target_is_directory=True)  # a page's folder: a link elsewhere
+    (second / "index.html").unlink()
+    (second / "index.html").write_text("stale")  # a page: other bytes, in a new file
+    (third / "index.html").unlink()
+    (third / "index.html").symlink_to(outside / "keep.txt")  # a page: a link to a file
+    (spare / "robots.txt").unlink()
+    write_tree(spare, {"robots.txt/inner.txt": "a folder where a file belongs"})
+    write_tree(spare, {"stray.html": "stray", "stray-folder/deep/x.html": "stray"})
+    papers_folder = (spare / "papers").stat().st_ino
+    (root / "seeds/2025-03-13.txt").write_text(feed(13, ["Third Day Paper"]))
+    assert cli(root).returncode == 0
+    assert snapshot(outside) == {"index.html": b"outside", "keep.txt": b"keep"}
+    assert (root / "_site/papers").stat().st_ino == papers_folder  # started from the spare
+    # Exactly what a build from nothing writes.
+    fresh = tmp_path / "fresh"
+    shutil.copytree(root, fresh, ignore=shutil.ignore_patterns("_site", FOLDER))
+    assert cli(fresh, "--no-cache").returncode == 0
+    published, expected = snapshot(root / "_site"), snapshot(fresh / "_site")
+    del published[write.MARKER], expected[write.MARKER]
+    assert published == expected
+
+
+def test_a_spare_tree_that_is_a_link_is_not_used(
+    cli: Callable[..., Result], spared: tuple[Path, Path], tmp_path: Path
+) -> None:
+    root, spare = spared
+    outside = tmp_path / "outside"
+    spare.rename(outside)
+    spare.symlink_to(outside, target_is_directory=True)
+    before = snapshot(outside)
+    (root / "seeds/2025-03-13.txt").write_text(feed(13, ["Third Day Paper"]))
+    assert cli(root).returncode == 0
+    assert snapshot(outside) == before
+    assert (root / "_site/papers/third-day-paper/index.html").is_file()
 
 
 def test_symlinked_content_page_is_not_written_through(
