@@ -181,7 +181,6 @@ class _Tally:
             self.files += 1
             digest = b""
             if output.carried is not None:
-                self.carried += 1
                 self.bytes += output.carried.size
                 marked, digest = output.carried.marked, output.carried.digest
             else:
@@ -189,6 +188,7 @@ class _Tally:
                 marked = search.INDEXED_MARK in output.data
             if output.path.endswith(".html"):
                 self.pages += 1
+                self.carried += output.carried is not None  # pages; feeds are carried too
                 # A render key stands for the page's bytes: a carried page has no bytes here.
                 self.html.add(output.path, output.key or output.data)
                 if marked:
@@ -283,7 +283,7 @@ def _build(
     outputs = tally.watch(
         chain(
             render.render_pages(site, site_views, config, url_map, channels, jobs, ledger),
-            feeds.render_feeds(channels, config, url_map),
+            feeds.render_feeds(channels, config, url_map, ledger),
             render.static_files(config),
         )
     )

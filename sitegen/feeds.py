@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 from feedgen.feed import FeedGenerator
 
-from sitegen import markup, opml, urls
+from sitegen import markup, opml, reuse, urls
 from sitegen.config import Config
 from sitegen.models import OutputFile
 from sitegen.views import PaperView, SiteViews
@@ -267,12 +267,34 @@ def json_feed(channel: Channel, config: Config) -> bytes:
 
 
 def render_feeds(
-    found: Sequence[Channel], config: Config, url_map: urls.UrlMap
+    found: Sequence[Channel],
+    config: Config,
+    url_map: urls.UrlMap,
+    ledger: reuse.Ledger | None = None,
 ) -> Iterator[OutputFile]:
-    """`feed.xml`, `rss.xml`, `feed.json` for the site and under every `tags/<tag>/`, and OPML."""
+    """`feed.xml`, `rss.xml`, `feed.json` for the site and under every `tags/<tag>/`, and OPML.
+
+    With a `ledger`, a feed made from the same channel as the one the last build published is
+    carried over, as pages are: after a one-paper edit only the few feeds that list it change.
+    """
     tags_url = url_map.absolute(urls.tags_index_path())
     for channel in found:
-        yield OutputFile(channel.prefix + ATOM, atom_feed(channel, config, tags_url))
-        yield OutputFile(channel.prefix + RSS, rss_feed(channel, config, tags_url))
-        yield OutputFile(channel.prefix + JSON, json_feed(channel, config))
+        for name in (ATOM, RSS, JSON):
+            path = channel.prefix + name
+            if ledger is None:
+                yield OutputFile(path, _feed(name, channel, config, tags_url))
+                continue
+            # Everything a feed is made from; the author and language come from the config.
+            inputs = (name, channel, config.author, config.language, tags_url)
+            key = reuse.value_key("feed", inputs)
+            reused = ledger.reused(path, key)
+            yield reused or OutputFile(path, _feed(name, channel, config, tags_url), key)
     yield opml.render_opml(found, xml_text(config.author), config.language)
+
+
+def _feed(name: str, channel: Channel, config: Config, tags_url: str) -> bytes:
+    if name == ATOM:
+        return atom_feed(channel, config, tags_url)
+    if name == RSS:
+        return rss_feed(channel, config, tags_url)
+    return json_feed(channel, config)

@@ -16,7 +16,7 @@ from sitegen import feeds as feeds_module
 from sitegen import markup, parallel, reuse, urls
 from sitegen.config import Config
 from sitegen.errors import ConfigError
-from sitegen.models import Carried, OutputFile, Site
+from sitegen.models import OutputFile, Site
 from sitegen.search import BUNDLE_DIR, SEARCH_PAGE
 from sitegen.views import PaperView, SiteViews
 
@@ -170,10 +170,9 @@ class SiteRenderer:
         key = None
         if self.keys is not None and self.ledger is not None:
             key = self.keys.key(job.template, context)
-            record = self.ledger.carried(job.out_path, key)
-            if record is not None:
-                carried = Carried(record.size, record.marked, record.digest)
-                return OutputFile(job.out_path, b"", key, carried)
+            reused = self.ledger.reused(job.out_path, key)
+            if reused is not None:
+                return reused
         return PageJob(job.template, job.out_path, context, key)
 
     def render(self, job: PageJob) -> OutputFile:

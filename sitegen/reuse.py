@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sitegen import cache
+from sitegen.models import Carried, OutputFile
 from sitegen.views import DayView, PaperView, TagView
 
 LEDGER_PREFIX = "outputs-"  # one ledger per output folder: `outputs-<hash of its path>.pickle`
@@ -112,6 +113,15 @@ def template_salt(template_dirs: Iterable[Path], globals_: object) -> bytes:
     return digest.digest()
 
 
+def value_key(kind: str, inputs: object) -> bytes:
+    """The render key of an output made by code alone (a feed): sitegen's code and the repr of
+    everything it is made from, which for dataclasses of plain values names every field."""
+    digest = hashlib.blake2b(cache.build_fingerprint().encode(), digest_size=20)
+    digest.update(f"\0{kind}\0".encode())
+    digest.update(repr(inputs).encode("utf-8", "surrogatepass"))
+    return digest.digest()
+
+
 class Ledger:
     """The last build's records, checked against the files actually in the output folder."""
 
@@ -150,6 +160,13 @@ class Ledger:
             return {}
         records = loaded.get("records")
         return records if isinstance(records, dict) else {}
+
+    def reused(self, path: str, key: bytes) -> OutputFile | None:
+        """`path` as carried over from the last build, if `carried` vouches for it."""
+        record = self.carried(path, key)
+        if record is None:
+            return None
+        return OutputFile(path, b"", key, Carried(record.size, record.marked, record.digest))
 
     def carried(self, path: str, key: bytes) -> Record | None:
         """The record of `path` if it was built from `key` and its file is still the one built."""

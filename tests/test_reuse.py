@@ -8,13 +8,14 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+import feedparser
 import pytest
 from markupsafe import Markup
 
-from sitegen import reuse, search
+from sitegen import feeds, reuse, search
 from sitegen.build import build
 from sitegen.cache import FOLDER
-from sitegen.config import load_config
+from sitegen.config import Config, load_config
 from sitegen.models import OutputFile
 from sitegen.report import BuildReport
 from sitegen.views import DayLink, LinkView, PaperView, TagView
@@ -77,6 +78,32 @@ def test_one_changed_paper_renders_only_the_pages_that_show_it(site: Path) -> No
     shutil.copytree(site, fresh, ignore=shutil.ignore_patterns("_site", FOLDER, "fresh"))
     _build(fresh, use_cache=False)
     assert _tree(site / "_site") == _tree(fresh / "_site")
+
+
+def test_only_the_feeds_that_list_a_changed_paper_are_made_again(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _settle(site)
+    newest = feedparser.parse((site / "_site" / "feed.xml").read_bytes()).entries[0]
+    slug = newest.link.rstrip("/").rsplit("/", 1)[-1]
+    listing = [  # the site feed and the feeds of the paper's tags
+        path
+        for path in (site / "_site").rglob("feed.xml")
+        if any(e.link == newest.link for e in feedparser.parse(path.read_bytes()).entries)
+    ]
+    made: list[str] = []
+    atom_feed = feeds.atom_feed
+
+    def counted(channel: feeds.Channel, config: Config, tags_url: str) -> bytes:
+        made.append(channel.atom_url)
+        return atom_feed(channel, config, tags_url)
+
+    monkeypatch.setattr(feeds, "atom_feed", counted)
+    _append(site / "content" / "papers" / f"{slug}.md", "\nA sentence for the feeds.\n")
+    _build(site)
+    assert 2 <= len(made) == len(listing) < len(list((site / "_site").rglob("feed.xml")))
+    for path in listing:
+        assert b"A sentence for the feeds." in path.read_bytes()
 
 
 def test_a_page_edited_inside_the_output_is_rendered_again(site: Path) -> None:
