@@ -258,8 +258,12 @@ def _build(
     docs = related.documents(site.papers)
     overlap = len(docs) <= OVERLAP_MAX_PAPERS
 
+    folder = cache.active().folder
+    memory = folder / related.MODEL_FILE if folder is not None else None
+
     def related_lists() -> dict[str, tuple[str, ...]]:
-        return dict(related.related_papers(docs))  # a plain dict: it may cross a pipe
+        # A plain dict: it may cross a pipe.
+        return dict(related.related_papers(docs, memory=memory))
 
     with (
         report.stage("related+views"),
@@ -278,7 +282,6 @@ def _build(
     # pages is in memory at a time, and the search index is built from the written folder.
     tally = _Tally(config.search)
     # Without a cache folder (--no-cache) every page is rendered and no key is computed.
-    folder = cache.active().folder
     ledger = reuse.Ledger(folder, config.output_dir) if folder is not None else None
     outputs = tally.watch(
         chain(

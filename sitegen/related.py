@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import os
+import pickle
 import re
 import string
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +25,8 @@ if TYPE_CHECKING:
     from scipy.sparse import csr_array
 
     Ints = npt.NDArray[np.int64]
+    Scores = npt.NDArray[np.float32]
+    Ranking = tuple[Ints, Ints, Scores]  # (row, column, score) of each kept score, best first
 
 TOP_K = 5
 BLOCK_ROWS = 2000
@@ -41,6 +46,10 @@ MAX_DF = 500
 # share terms. At 10k papers 2M gives the time of 20M (2.3 s) at 130 MiB peak instead of 245 MiB.
 BLOCK_PRODUCTS = 2_000_000
 _COUNT = np.dtype("<u4")
+MODEL_FILE = "related-model.pickle"  # in the cache folder: the last build's model and lists
+# Updating a ranking costs a full ranking of the rows to redo plus the merge: above a third of
+# the rows, ranking every row is as fast and simpler.
+REDO_MAX_SHARE_INVERSE = 3
 
 _URL = re.compile(r"https?://\S+")
 _TEX_MACRO = re.compile(r"\\[A-Za-z]+")
@@ -145,11 +154,14 @@ def _document_terms(text: str) -> tuple[str, bytes]:
     return cache.memo("terms", (text,), compute)
 
 
-def _tfidf(counted: Sequence[tuple[str, bytes]]) -> csr_array | None:
+def _tfidf(
+    counted: Sequence[tuple[str, bytes]], vocabulary: list[str] | None = None
+) -> csr_array | None:
     """Rows of l2-normalised TF-IDF weights (sublinear tf, smooth idf), or None without terms.
 
     One row per document's `_document_terms`. Columns are numbered by first use across the
-    documents in order, so each row's terms are stored, and summed, in that order.
+    documents in order, so each row's terms are stored, and summed, in that order. The terms
+    of the kept columns, in column order, are appended to `vocabulary` if given.
     """
     from scipy.sparse import csr_array
 
@@ -170,9 +182,11 @@ def _tfidf(counted: Sequence[tuple[str, bytes]]) -> csr_array | None:
     id_type = np.int32 if max(n_terms, len(ids)) < 2**31 else np.int64
     columns: npt.NDArray[np.signedinteger[Any]]
     columns = np.fromiter(map(ids.__getitem__, terms()), dtype=id_type, count=n_terms)
-    del ids
     df = np.bincount(columns)
     kept = df <= MAX_DF if n_docs > MAX_DF else df > 0
+    if vocabulary is not None:
+        vocabulary.extend(itertools.compress(ids, kept.tolist()))
+    del ids
     if not kept.any():
         return None  # every term is in too many papers
     counts = np.frombuffer(b"".join(packed for _, packed in counted), dtype=_COUNT)
@@ -226,8 +240,9 @@ def _l2_normalised(
     return (data.astype(np.float64) / np.repeat(norms, lengths)).astype(np.float32)
 
 
-def _block_top_k(block: csr_array, start: int, k: int) -> tuple[Ints, Ints]:
-    """(row, column) of each row's k best columns in one block of scores, best first by row.
+def _block_top_k(block: csr_array, row_ids: Ints, k: int) -> Ranking:
+    """(row, column, score) of each row's k best columns in one block of scores, best first by
+    row; `row_ids` are the block's rows in the whole matrix, which each row's own column is.
 
     Sorting a block's millions of scores would cost more than the product itself, so each row
     is first cut to the scores that can still make its top k: split the row into k + 1 chunks;
@@ -253,32 +268,33 @@ def _block_top_k(block: csr_array, start: int, k: int) -> tuple[Ints, Ints]:
     rows = np.searchsorted(indptr, positions, side="right") - 1
     columns = block.indices[positions].astype(np.int64)
     scores = np.round(data[positions], SCORE_DECIMALS)
-    keep = (scores > 0) & (columns != rows + start)
-    return _ranked_first_k(rows[keep], columns[keep], scores[keep], block.shape, k)
+    rows = row_ids[rows]
+    keep = (scores > 0) & (columns != rows)
+    return _ranked_first_k(rows[keep], columns[keep], scores[keep], block.shape[1], k)
 
 
-def _ranked_first_k(
-    rows: Ints, columns: Ints, scores: npt.NDArray[np.float32], shape: tuple[int, int], k: int
-) -> tuple[Ints, Ints]:
-    """The first k of each row's entries by score descending, then column ascending."""
-    row_bits = max(1, (shape[0] - 1).bit_length())
-    column_bits = max(1, (shape[1] - 1).bit_length())
-    if row_bits + 31 + column_bits <= 63:
+def _ranked_first_k(rows: Ints, columns: Ints, scores: Scores, size: int, k: int) -> Ranking:
+    """The first k of each row's entries by score descending, then column ascending; rows and
+    columns are below `size`."""
+    bits = max(1, (size - 1).bit_length())
+    if 2 * bits + 31 <= 63:
         # One int64 key per entry sorts faster than a three-key lexsort. A positive float32's
         # bits, read as an integer, order as the float does.
-        key = rows << (31 + column_bits)
-        key |= (0x7FFFFFFF - scores.view(np.int32).astype(np.int64)) << column_bits
+        key = rows << (31 + bits)
+        key |= (0x7FFFFFFF - scores.view(np.int32).astype(np.int64)) << bits
         key |= columns
         key.sort()
-        rows, columns = key >> (31 + column_bits), key & ((1 << column_bits) - 1)
+        rows, columns = key >> (31 + bits), key & ((1 << bits) - 1)
+        ranked = 0x7FFFFFFF - ((key >> bits) & 0x7FFFFFFF)
+        scores = ranked.astype(np.int32).view(np.float32)
     else:
         order = np.lexsort((columns, -scores, rows))
-        rows, columns = rows[order], columns[order]
+        rows, columns, scores = rows[order], columns[order], scores[order]
     if not len(rows):
-        return rows, columns
+        return rows, columns, scores
     first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
     rank = np.arange(len(rows)) - np.repeat(first, np.diff(np.r_[first, len(rows)]))
-    return rows[rank < k], columns[rank < k]
+    return rows[rank < k], columns[rank < k], scores[rank < k]
 
 
 def _blocks(
@@ -303,7 +319,10 @@ def _blocks(
 
 
 def related_papers(
-    docs: Sequence[Document], k: int = TOP_K, block_rows: int = BLOCK_ROWS
+    docs: Sequence[Document],
+    k: int = TOP_K,
+    block_rows: int = BLOCK_ROWS,
+    memory: Path | None = None,
 ) -> Mapping[str, tuple[str, ...]]:
     """For each slug, the slugs of its k most similar documents (fewer if fewer share a term).
 
@@ -311,6 +330,9 @@ def related_papers(
     also the tie-break. Only one block of rows of the similarity matrix is alive at a time, at
     most `block_rows` rows and `BLOCK_PRODUCTS` nonzero scores, so memory stays bounded by the
     vocabulary and the block size.
+
+    `memory` is a file that keeps the model and ranking for the next call, which then ranks
+    again only what an edit can have changed (see `_update`), with the same result.
     """
     ordered = sorted(docs, key=lambda d: d.slug)
     slugs = [d.slug for d in ordered]
@@ -319,15 +341,164 @@ def related_papers(
     result: dict[str, tuple[str, ...]] = {slug: () for slug in slugs}
     if len(ordered) < 2 or k < 1:
         return MappingProxyType(result)
-    matrix = _tfidf([_document_terms(document_text(d.title, d.abstract)) for d in ordered])
+    vocabulary: list[str] = []
+    matrix = _tfidf(
+        [_document_terms(document_text(d.title, d.abstract)) for d in ordered], vocabulary
+    )
     if matrix is None:
         return MappingProxyType(result)
     transposed = matrix.T.tocsr()
-    for start, stop in _blocks(matrix, np.diff(transposed.indptr), block_rows):
-        block = matrix[start:stop] @ transposed
-        rows, columns = _block_top_k(block, start, k)
-        bounds = np.searchsorted(rows, np.arange(block.shape[0] + 1)).tolist()
-        names = [slugs[c] for c in columns.tolist()]
-        for offset, (lo, hi) in enumerate(itertools.pairwise(bounds)):
-            result[slugs[start + offset]] = tuple(names[lo:hi])
+    salt = f"{cache.build_fingerprint()} k={k} max_df={MAX_DF}"
+    previous = _recall(memory, salt, slugs)
+    ranking = None
+    if previous is not None:
+        ranking = _update(previous, matrix, transposed, vocabulary, k, block_rows)
+    if ranking is None:
+        ranking = _rank(matrix, transposed, np.arange(len(slugs)), k, block_rows)
+    if memory is not None and (previous is None or ranking is not previous.ranking):
+        indices = matrix.indices
+        model = _Model(salt, slugs, vocabulary, matrix.indptr, indices, matrix.data, ranking)
+        _remember(memory, model)
+    rows, columns, _ = ranking
+    bounds = np.searchsorted(rows, np.arange(len(slugs) + 1)).tolist()
+    names = [slugs[c] for c in columns.tolist()]
+    for row, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+        result[slugs[row]] = tuple(names[lo:hi])
     return MappingProxyType(result)
+
+
+def _rank(
+    matrix: csr_array, transposed: csr_array, row_ids: Ints, k: int, block_rows: int
+) -> Ranking:
+    """The ranking of the rows `row_ids` (ascending) against every row, a block at a time."""
+    part = matrix if len(row_ids) == matrix.shape[0] else matrix[row_ids]
+    found = [
+        _block_top_k(part[start:stop] @ transposed, row_ids[start:stop], k)
+        for start, stop in _blocks(part, np.diff(transposed.indptr), block_rows)
+    ]
+    return _joined(found)
+
+
+def _joined(parts: Sequence[Ranking]) -> Ranking:
+    """Rankings of disjoint rows as one, by row; each row's own order is kept."""
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+    rows, columns, scores = (np.concatenate(field) for field in zip(*parts, strict=True))
+    order = np.argsort(rows, kind="stable")
+    return rows[order], columns[order], scores[order]
+
+
+@dataclass(frozen=True)
+class _Model:
+    """One call's TF-IDF rows and ranking, kept for the next call to compare with."""
+
+    salt: str  # sitegen's code and the ranking's settings: a model of other code is not used
+    slugs: list[str]  # the rows, in order
+    vocabulary: list[str]  # the columns' terms, in order
+    indptr: npt.NDArray[np.signedinteger[Any]]
+    indices: npt.NDArray[np.signedinteger[Any]]
+    data: Scores
+    ranking: Ranking
+
+
+def _recall(memory: Path | None, salt: str, slugs: list[str]) -> _Model | None:
+    """The last call's model, if it was made by this code for these very papers."""
+    if memory is None:
+        return None
+    try:
+        with memory.open("rb") as f:
+            model = pickle.load(f)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError, ValueError):
+        return None  # none yet, or damaged: rank everything
+    if not isinstance(model, _Model) or model.salt != salt or model.slugs != slugs:
+        return None  # papers added or removed change every idf: rank everything
+    rows, columns, scores = model.ranking
+    if not len(rows) == len(columns) == len(scores) or (
+        len(rows) and max(rows.max(), columns.max()) >= len(slugs)
+    ):
+        return None
+    return model
+
+
+def _remember(memory: Path, model: _Model) -> None:
+    memory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = memory.with_name(f".{memory.name}.tmp-{os.getpid()}")
+    with tmp.open("wb") as f:
+        pickle.dump(model, f, pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, memory)
+
+
+def _update(
+    previous: _Model,
+    matrix: csr_array,
+    transposed: csr_array,
+    vocabulary: list[str],
+    k: int,
+    block_rows: int,
+) -> Ranking | None:
+    """The ranking, from the last one where an edit cannot have changed it; None to rank all.
+
+    A score is a sum over the first row's terms, in their order: two rows whose terms, order
+    and weights are all as they were still score exactly as they did. So a row that is as it
+    was keeps its list, merged with its scores against the rows that changed, unless its list
+    held a changed row (whose score may have fallen below any other row's): that row, and
+    every changed one, is ranked again in full. The lists are then the ones ranking every row
+    gives, to the bit.
+    """
+    n = matrix.shape[0]
+    changed = _changed_rows(previous, matrix, vocabulary)
+    if changed is None:
+        return None
+    moved = np.flatnonzero(changed)
+    if not len(moved):
+        return previous.ranking
+    old_rows, old_columns, old_scores = previous.ranking
+    redo = changed.copy()
+    redo[old_rows[changed[old_columns]]] = True
+    if redo.sum() * REDO_MAX_SHARE_INVERSE > n:
+        return None  # most rows must be ranked again anyway
+    against = (matrix @ matrix[moved].T).tocoo()  # every row's scores against the changed ones
+    rows = against.row.astype(np.int64)
+    columns = moved[against.col]
+    scores = np.round(against.data, SCORE_DECIMALS)
+    fresh = ~redo[rows] & (scores > 0)  # a changed row's score against itself is redone
+    kept = ~redo[old_rows]
+    merged = _ranked_first_k(
+        np.concatenate([old_rows[kept], rows[fresh]]),
+        np.concatenate([old_columns[kept], columns[fresh]]),
+        np.concatenate([old_scores[kept], scores[fresh]]),
+        n,
+        k,
+    )
+    again = _rank(matrix, transposed, np.flatnonzero(redo), k, block_rows)
+    return _joined([merged, again])
+
+
+def _changed_rows(
+    previous: _Model, matrix: csr_array, vocabulary: list[str]
+) -> npt.NDArray[np.bool_] | None:
+    """Which rows differ from the last model's in any term, the terms' order, or any weight."""
+    n = matrix.shape[0]
+    old_indptr, old_indices, old_data = previous.indptr, previous.indices, previous.data
+    sizes = {len(old_indices), len(old_data), int(old_indptr[-1]) if len(old_indptr) else -1}
+    if len(old_indptr) != n + 1 or len(sizes) != 1:
+        return None
+    if len(old_indices) and not 0 <= old_indices.min() <= old_indices.max() < len(
+        previous.vocabulary
+    ):
+        return None
+    place = {term: i for i, term in enumerate(vocabulary)}
+    renumber = np.fromiter(
+        (place.get(term, -1) for term in previous.vocabulary),
+        dtype=np.int64,
+        count=len(previous.vocabulary),
+    )
+    old_lengths, new_lengths = np.diff(old_indptr), np.diff(matrix.indptr)
+    same = old_lengths == new_lengths
+    old_entries, new_entries = np.repeat(same, old_lengths), np.repeat(same, new_lengths)
+    equal = renumber[old_indices[old_entries]] == matrix.indices[new_entries]
+    equal &= old_data[old_entries].view(np.uint32) == matrix.data[new_entries].view(np.uint32)
+    owners = np.repeat(np.flatnonzero(same), old_lengths[same])
+    same[owners[~equal]] = False
+    changed: npt.NDArray[np.bool_] = ~same
+    return changed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -213,6 +214,74 @@ def test_terms_come_from_the_cache_on_a_rebuild() -> None:
         docs[2] = doc("c", "Speech agents", "Agents that listen.")
         related_papers(docs)
         assert (store.hits, store.misses) == (5, 4)
+
+
+# Sixty words over 200 papers: each in about 35 of them, near the lowered document-frequency
+# cut below, so that edits move words across it.
+_WORDS = [f"{stem}{n}" for stem in ("graph", "sparse", "vision") for n in range(20)]
+
+
+def _random_doc(rng: np.random.Generator, slug: str) -> Document:
+    return doc(slug, " ".join(rng.choice(_WORDS, 3)), " ".join(rng.choice(_WORDS, 8)))
+
+
+def _edited(rng: np.random.Generator, paper: Document, step: int) -> Document:
+    """One kind of edit a person makes to a paper, picked at random."""
+    words = paper.abstract.split()
+    kind = step % 5
+    if kind == 0:  # a word the corpus knows
+        return doc(paper.slug, paper.title, f"{paper.abstract} {rng.choice(_WORDS)}")
+    if kind == 1:  # a word no other paper has
+        return doc(paper.slug, paper.title, f"{paper.abstract} novelty{step}")
+    if kind == 2:  # a word dropped
+        return doc(paper.slug, paper.title, " ".join(words[1:]))
+    if kind == 3:  # a new title
+        return doc(paper.slug, " ".join(rng.choice(_WORDS, 3)), paper.abstract)
+    return paper  # saved as it was
+
+
+@pytest.mark.parametrize("max_df", [related.MAX_DF, 40])
+def test_an_updated_ranking_is_the_ranking_from_scratch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, max_df: int
+) -> None:
+    """Edit after edit, the ranking updated from the last model equals ranking every row,
+    also when an edit moves a term across the document-frequency cut."""
+    monkeypatch.setattr(related, "MAX_DF", max_df)
+    rng = np.random.default_rng(max_df)
+    docs = [_random_doc(rng, f"p{i:03d}") for i in range(200)]
+    memory = tmp_path / related.MODEL_FILE
+    ranked: list[int] = []
+    rank = related._rank
+
+    def counted(*args: Any) -> Any:
+        ranking = rank(*args)
+        ranked.append(len(args[2]))
+        return ranking
+
+    with cache.using(cache.Cache()):
+        related_papers(docs, k=3, memory=memory)
+        monkeypatch.setattr(related, "_rank", counted)
+        for step in range(15):
+            index = int(rng.integers(len(docs)))
+            docs[index] = _edited(rng, docs[index], step)
+            updated = dict(related_papers(docs, k=3, memory=memory))
+            assert updated == dict(related_papers(docs, k=3)), f"step {step}"
+    # The fresh rankings rank all 200 rows; most updates far fewer (an edit to a word in a third
+    # of the papers changes all their weights, and those rank everything again).
+    assert len([rows for rows in ranked if rows < 50]) >= 5
+
+
+def test_a_model_of_other_papers_or_a_damaged_one_is_not_used(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    docs = [_random_doc(rng, f"p{i:03d}") for i in range(60)]
+    memory = tmp_path / related.MODEL_FILE
+    with cache.using(cache.Cache()):
+        related_papers(docs, memory=memory)
+        docs.append(_random_doc(rng, "p999"))  # a new paper changes every idf
+        assert dict(related_papers(docs, memory=memory)) == dict(related_papers(docs))
+        memory.write_bytes(memory.read_bytes()[:100])
+        docs[0] = _edited(rng, docs[0], 1)
+        assert dict(related_papers(docs, memory=memory)) == dict(related_papers(docs))
 
 
 def related_slugs(site: Path) -> dict[str, list[str]]:
