@@ -10,10 +10,8 @@ from pathlib import Path
 
 from sitegen import __version__, progress, serve
 from sitegen.build import build
-from sitegen.check import check_site
 from sitegen.config import load_config
 from sitegen.errors import SitegenError
-from sitegen.importer import import_feed
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -78,6 +76,8 @@ def _import(args: argparse.Namespace) -> int:
             data, label = path.read_bytes(), args.file
         except OSError as exc:
             raise SitegenError(f"cannot read {args.file}: {exc.strerror}") from None
+    from sitegen.importer import import_feed  # here: a build need not load what it never runs
+
     result = import_feed(data, label, config, day=args.date, force=args.force)
     where = config.relative(result.path)
     if result.created:
@@ -92,6 +92,8 @@ def _check(args: argparse.Namespace) -> int:
     folder = args.dir or config.output_dir
     if not folder.is_dir():
         raise SitegenError(f"{folder} is not a folder", hint="run `sitegen build` first")
+    from sitegen.check import check_site  # here: it loads feedparser, which a build never needs
+
     problems = check_site(folder, config.base_url)
     for problem in problems:
         print(problem)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import threading
 from types import TracebackType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 DELAY_SECONDS = 1.0
 
@@ -30,7 +30,7 @@ class StageProgress:
         self._timer: threading.Timer | None = None
         self._progress: Progress | None = None
         self._task: TaskID | None = None
-        self._console = Console(file=stream)
+        self._stream = stream
 
     def __enter__(self) -> StageProgress:
         if self.enabled:
@@ -59,11 +59,15 @@ class StageProgress:
         with self._lock:
             if self._progress is not None or self._timer is None:
                 return
+            # Imported here: most builds (CI, pipes, quick ones) never show a bar.
+            from rich.console import Console
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
             self._progress = Progress(
                 SpinnerColumn(),
                 TextColumn("[bold]sitegen build[/] {task.description}"),
                 TimeElapsedColumn(),
-                console=self._console,
+                console=Console(file=self._stream),
                 transient=True,
             )
             self._task = self._progress.add_task(self._description(), total=None)

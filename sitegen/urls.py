@@ -128,6 +128,8 @@ class UrlMap:
         self.base_url = base_url
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self.base_path = parts.path
+        # Every paper links its days and tags, so their links are asked for thousands of times.
+        self._links: dict[str, str] = {}
 
     @staticmethod
     def _tail(out_path: str) -> str:
@@ -139,7 +141,10 @@ class UrlMap:
 
     def url(self, out_path: str) -> str:
         """Base-path-absolute link for pages (`/repo/papers/x/`)."""
-        return self.base_path + quote(self._tail(out_path))
+        link = self._links.get(out_path)
+        if link is None:
+            link = self._links[out_path] = self.base_path + quote(self._tail(out_path))
+        return link
 
     def absolute(self, out_path: str) -> str:
         """Absolute URL for feeds, sitemap, canonical and Open Graph links."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Mapping
@@ -105,7 +106,9 @@ def day_label(day: date) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
+@functools.lru_cache(maxsize=4096)
 def _day_link(day: date, url_map: urls.UrlMap) -> DayLink:
+    """One link object per day: every paper of the day shares it (a label costs a strftime)."""
     return DayLink(day, day_label(day), url_map.url(urls.day_path(day)))
 
 
