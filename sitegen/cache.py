@@ -14,7 +14,10 @@ import hashlib
 import os
 import pickle
 import re
+import stat
+import struct
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from importlib import metadata
@@ -118,7 +121,7 @@ def digest_inputs(
     for value in values:
         digest.update(f"v{len(value)}\0{value}".encode("utf-8", "surrogatepass"))
     for path in files:
-        _digest_path(digest, path, path, _raw, record)
+        _digest_path(digest, str(path), path.name, _raw, record)
     for folder, reading in folders:
         # Named relative to the project where possible: a moved project keeps its digest.
         shown = folder.relative_to(root).as_posix() if folder.is_relative_to(root) else folder
@@ -126,10 +129,14 @@ def digest_inputs(
         if not folder.is_dir():
             digest.update(b"-")
             continue
-        for dirpath, dirnames, filenames in os.walk(folder):
+        # Plain strings: this runs for every file of the site, and paths cost more than it.
+        top = os.fspath(folder)
+        for dirpath, dirnames, filenames in os.walk(top):
             dirnames.sort()
+            inside = dirpath[len(top) + 1 :]
             for name in sorted(filenames):
-                _digest_path(digest, Path(dirpath, name), folder, reading, record)
+                shown = f"{inside}/{name}" if inside else name
+                _digest_path(digest, f"{dirpath}/{name}", shown, reading, record)
     return digest.hexdigest()
 
 
@@ -137,22 +144,33 @@ def bytes_hash(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
+# A file changed this recently may change again within the file system's timestamp tick
+# without its status showing it: its hash is not kept for the next build (git's "racy" files).
+_SETTLED_NS = 2_000_000_000
+
+
 def _digest_path(
-    digest: Any, path: Path, base: Path, reading: Reading, record: dict[str, bytes] | None
+    digest: Any, name: str, shown: str, reading: Reading, record: dict[str, bytes] | None
 ) -> None:
-    shown = path.relative_to(base).as_posix() if path != base else path.name
     try:
-        data = path.read_bytes()
+        status = os.stat(name)
+        if not stat.S_ISREG(status.st_mode):
+            raise IsADirectoryError(name)
+
+        def read() -> bytes:
+            path = Path(name)
+            return reading(path, path.read_bytes())
+
+        found = _active.file_hash(name, reading, status, read)
     except OSError:  # missing, or a folder, or unreadable: the build would notice it too
         digest.update(f"f\0{shown}\0-".encode("utf-8", "surrogatepass"))
         if record is not None:
-            record[str(path)] = b"-"
+            record[name] = b"-"
         return
-    data = reading(path, data)
     if record is not None:
-        record[str(path)] = bytes_hash(data)
-    digest.update(f"f\0{shown}\0{len(data)}\0".encode("utf-8", "surrogatepass"))
-    digest.update(data)
+        record[name] = found
+    digest.update(f"f\0{shown}\0".encode("utf-8", "surrogatepass"))
+    digest.update(found)
 
 
 class Cache:
@@ -229,6 +247,34 @@ class Cache:
         if self._worker:
             self._new.setdefault(namespace, {})[key] = blob
         return value
+
+    def file_hash(
+        self, path: str, reading: Reading, status: os.stat_result, read: Callable[[], bytes]
+    ) -> bytes:
+        """`bytes_hash(read())`, kept with the file's status: while a file's inode, size,
+        mtime and ctime stay as they were, it is not read again. (A write always moves the
+        ctime, which no tool can set back.)"""
+        namespace = "file-hashes"
+        table = self._table(namespace)
+        key = self.key(namespace, path, reading.__name__)
+        now = struct.pack(
+            "<5q",
+            status.st_dev,
+            status.st_ino,
+            status.st_size,
+            status.st_mtime_ns,
+            status.st_ctime_ns,
+        )
+        blob = self._used[namespace].get(key) or table.get(key)
+        if blob is not None and blob[: len(now)] == now:
+            self._used[namespace][key] = blob
+            return blob[len(now) :]
+        found = bytes_hash(read())
+        changed = max(status.st_mtime_ns, status.st_ctime_ns)
+        if time.time_ns() - changed > _SETTLED_NS:
+            self._used[namespace][key] = now + found
+            self._dirty.add(namespace)
+        return found
 
     def start_worker(self) -> None:
         """Mark this (forked) cache as a worker's: from now on it notes what it computes and

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from sitegen import write
+from sitegen import cache, write
 from sitegen.build import build
 from sitegen.config import load_config
 from sitegen.errors import ConfigError, SitegenError
@@ -92,6 +93,36 @@ def test_changing_one_input_rebuilds(site: Path, kind: str) -> None:
         )
     # The rebuilt site is a fixed point again: the next build is the shortcut.
     assert _build(site).unchanged
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_still_seen(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unchanged files are not read again (their hashes are kept with their status), but any
+    write moves a file's ctime, which a restored mtime cannot hide."""
+    monkeypatch.setattr(cache, "_SETTLED_NS", -(10**12))  # keep even files written just now
+    _append(_first_paper(site), "\nSome text.\n")
+    assert not _build(site).unchanged
+    read: list[Path] = []
+    read_bytes = Path.read_bytes
+
+    def counted(path: Path) -> bytes:
+        read.append(path)
+        return read_bytes(path)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Path, "read_bytes", counted)
+        assert _build(site).unchanged
+    assert not [p for p in read if "content" in p.parts]  # every page's hash was kept
+    page = _first_paper(site)
+    before = page.stat()
+    text = page.read_text(encoding="utf-8")
+    page.write_text(text.replace("Some text.", "Same size."), encoding="utf-8")
+    os.utime(page, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert page.stat().st_size == before.st_size
+    assert page.stat().st_mtime_ns == before.st_mtime_ns
+    assert not _build(site).unchanged
+    assert "Same size." in (site / "_site" / "papers" / page.stem / "index.html").read_text("utf-8")
 
 
 def test_base_url_option_rebuilds(site: Path) -> None:
