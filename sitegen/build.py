@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ctypes
+import fnmatch
 import gc
+import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -58,11 +60,21 @@ def read_pages(folder: Path, config: Config, pattern: str) -> dict[str, str]:
     pages: dict[str, str] = {}
     if not folder.is_dir():
         return pages
-    for path in sorted(folder.glob(pattern)):
-        if not path.is_file():
-            continue
-        rel = config.relative(path)
-        data = path.read_bytes()
+    # Names and strings rather than paths: a site has thousands of pages, and path objects
+    # (globbing, relative_to) cost more than reading the files.
+    prefix = config.relative(folder)
+    prefix = "" if prefix == "." else f"{prefix}/"
+    base = os.fspath(folder)
+    with os.scandir(base) as entries:
+        names = sorted(
+            entry.name
+            for entry in entries
+            if fnmatch.fnmatchcase(entry.name, pattern) and entry.is_file()
+        )
+    for name in names:
+        rel = prefix + name
+        with open(f"{base}/{name}", "rb") as f:
+            data = f.read()
         try:
             pages[rel] = frontmatter.decode_page(data)
         except UnicodeDecodeError as exc:
