@@ -70,6 +70,7 @@ class PageKeys:
     def __init__(self, salt: bytes) -> None:
         self._salt = salt
         self._views: dict[int, tuple[object, bytes]] = {}
+        self._values: dict[int, tuple[object, bytes]] = {}  # shared context values, pickled
 
     def view_digest(self, view: object) -> bytes:
         known = self._views.get(id(view))
@@ -82,11 +83,39 @@ class PageKeys:
         return digest
 
     def key(self, template: str, context: Mapping[str, Any]) -> bytes:
-        buffer = io.BytesIO()
-        _KeyPickler(buffer, self).dump((template, sorted(context.items())))
         digest = hashlib.blake2b(self._salt, digest_size=20)
-        digest.update(buffer.getvalue())
+        digest.update(_framed(b"t", template.encode()))
+        for name, value in sorted(context.items()):
+            digest.update(_framed(b"k", name.encode()))
+            digest.update(self._value(value))
         return digest.digest()
+
+    def _value(self, value: object) -> bytes:
+        """One context value, framed: most are plain strings or a paper's view, which need no
+        pickling, and the rest (the feed links, a tag's view) recur on many pages."""
+        if value is None:
+            return b"n"
+        if type(value) is str:
+            return _framed(b"s", value.encode("utf-8", "surrogatepass"))
+        if type(value) is PaperView and value.digest:
+            return _framed(b"v", value.digest.encode())
+        # Immutable, and kept alive below: the same id is the same value for the whole build.
+        shared = type(value) is tuple or type(value) in _SHARED_VIEWS
+        if shared:
+            known = self._values.get(id(value))
+            if known is not None and known[0] is value:
+                return known[1]
+        buffer = io.BytesIO()
+        _KeyPickler(buffer, self).dump(value)
+        framed = _framed(b"p", buffer.getvalue())
+        if shared:
+            self._values[id(value)] = (value, framed)  # kept alive, so its id stays its own
+        return framed
+
+
+def _framed(tag: bytes, data: bytes) -> bytes:
+    """A part of a key that no other sequence of parts can run into."""
+    return tag + len(data).to_bytes(8, "little") + data
 
 
 def _fast_pickle(value: object) -> bytes:
@@ -128,6 +157,7 @@ class Ledger:
     def __init__(self, folder: Path | None, target: Path) -> None:
         self.folder = folder
         self.target = target
+        self._base = os.fspath(target)
         self.records: dict[str, Record] = self._load()
 
     def _where(self) -> str:
@@ -174,7 +204,7 @@ class Ledger:
         if record is None or record.key != key:
             return None
         try:
-            stat = os.stat(self.target / path, follow_symlinks=False)
+            stat = os.stat(f"{self._base}/{path}", follow_symlinks=False)
         except OSError:
             return None
         if (stat.st_ino, stat.st_size, stat.st_mtime_ns) != (
@@ -193,7 +223,7 @@ class Ledger:
         records: dict[str, Record] = {}
         for name, (key, marked, digest) in published.items():
             try:
-                stat = os.stat(self.target / name, follow_symlinks=False)
+                stat = os.stat(f"{self._base}/{name}", follow_symlinks=False)
             except OSError:
                 continue
             records[name] = Record(key, stat.st_size, stat.st_ino, stat.st_mtime_ns, marked, digest)

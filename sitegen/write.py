@@ -42,11 +42,18 @@ def _fault_point(name: str) -> None:
 
 def safe_relative(path: str) -> PurePosixPath:
     """Refuse any output path that could leave the output folder."""
-    pure = PurePosixPath(path)
-    bad = any(p in ("..", ".", "") or "\\" in p or "\x00" in p for p in pure.parts)
-    if pure.is_absolute() or not pure.parts or bad:
+    return PurePosixPath(*_safe_parts(path))
+
+
+def _safe_parts(path: str) -> list[str]:
+    """The folders and name of a relative output path, in plain `a/b/c` form, or an error.
+
+    Strings, not a PurePosixPath: this runs for every file of the site.
+    """
+    parts = path.split("/")
+    if any(p in ("..", ".", "") or "\\" in p or "\x00" in p for p in parts):
         raise SitegenError(f"refusing to write outside the output folder: {path!r}")
-    return pure
+    return parts
 
 
 def _lexical(path: Path) -> Path:
@@ -152,7 +159,7 @@ def output_lock(target: Path) -> Iterator[None]:
 
 
 def _carried_source(
-    target: Path, rel: PurePosixPath, plain_dirs: set[str] | None = None
+    target: Path, parts: Sequence[str], plain_dirs: set[str] | None = None
 ) -> str | None:
     """The previous build's file for `rel`, if it is a plain file reached without symlinks.
 
@@ -161,7 +168,6 @@ def _carried_source(
     `Path`s: this runs for every file of the site, and path objects cost more than the checks.
     """
     base = os.fspath(target)
-    parts = rel.parts
     checked = ""
     for index, part in enumerate(parts):
         checked = f"{checked}/{part}" if checked else part
@@ -290,14 +296,14 @@ def write_site(
     current = "the site"
     try:
         for item in _then(files, finalize, staging):
-            rel = safe_relative(item.path)
-            name = rel.as_posix()
+            parts = _safe_parts(item.path)
+            name = item.path
             if name in written:
                 raise SitegenError(f"two outputs want the same path {item.path!r}")
             written.add(name)
             current = item.path
             tree.folder(name.rpartition("/")[0])
-            previous = _carried_source(target, rel, plain_dirs)
+            previous = _carried_source(target, parts, plain_dirs)
             if item.carried is not None:
                 if previous is None:
                     raise SitegenError(
@@ -320,7 +326,7 @@ def write_site(
                 _fault_point("write:staging")
         current = MARKER
         marker = MARKER_TEXT + (note() if note else b"")
-        previous = _carried_source(target, PurePosixPath(MARKER))
+        previous = _carried_source(target, [MARKER])
         if _same_bytes(previous, marker):
             assert previous is not None
             tree.keep(previous, MARKER)  # keep its mtime: nothing changed
@@ -487,7 +493,7 @@ def tidy(target: Path) -> None:
 
 def read_marker(target: Path) -> bytes | None:
     """The marker file of a sitegen output folder, or None if it is missing or unreadable."""
-    path = _carried_source(_lexical(target), PurePosixPath(MARKER))
+    path = _carried_source(_lexical(target), [MARKER])
     try:
         if path is None or not os.path.isfile(path):
             return None
