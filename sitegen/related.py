@@ -457,19 +457,25 @@ def _update(
     redo[old_rows[changed[old_columns]]] = True
     if redo.sum() * REDO_MAX_SHARE_INVERSE > n:
         return None  # most rows must be ranked again anyway
-    against = (matrix @ matrix[moved].T).tocoo()  # every row's scores against the changed ones
-    rows = against.row.astype(np.int64)
-    columns = moved[against.col]
-    scores = np.round(against.data, SCORE_DECIMALS)
-    fresh = ~redo[rows] & (scores > 0)  # a changed row's score against itself is redone
+    # A row's k-th score so far: a changed row scoring below it cannot enter its list.
+    counts = np.bincount(old_rows, minlength=n)
+    kth = np.full(n, -np.inf, dtype=np.float32)
+    full = counts >= k
+    kth[full] = old_scores[np.cumsum(counts)[full] - 1]
     kept = ~redo[old_rows]
-    merged = _ranked_first_k(
-        np.concatenate([old_rows[kept], rows[fresh]]),
-        np.concatenate([old_columns[kept], columns[fresh]]),
-        np.concatenate([old_scores[kept], scores[fresh]]),
-        n,
-        k,
-    )
+    found: list[Ranking] = [(old_rows[kept], old_columns[kept], old_scores[kept])]
+    changed_columns = matrix[moved].T.tocsr()
+    # Every row's scores against the changed rows, a block of rows at a time: thousands of
+    # changed rows sharing common terms make a product of millions of scores.
+    for start in range(0, n, block_rows):
+        against = (matrix[start : start + block_rows] @ changed_columns).tocoo()
+        rows = against.row.astype(np.int64) + start
+        scores = np.round(against.data, SCORE_DECIMALS)
+        # A changed row's score against itself is redone with it.
+        fresh = ~redo[rows] & (scores > 0) & (scores >= kth[rows])
+        found.append((rows[fresh], moved[against.col[fresh]], scores[fresh]))
+    rows, columns, scores = (np.concatenate(field) for field in zip(*found, strict=True))
+    merged = _ranked_first_k(rows, columns, scores, n, k)
     again = _rank(matrix, transposed, np.flatnonzero(redo), k, block_rows)
     return _joined([merged, again])
 

@@ -264,11 +264,25 @@ def test_an_updated_ranking_is_the_ranking_from_scratch(
         for step in range(15):
             index = int(rng.integers(len(docs)))
             docs[index] = _edited(rng, docs[index], step)
-            updated = dict(related_papers(docs, k=3, memory=memory))
+            updated = dict(related_papers(docs, k=3, block_rows=16, memory=memory))
             assert updated == dict(related_papers(docs, k=3)), f"step {step}"
     # The fresh rankings rank all 200 rows; most updates far fewer (an edit to a word in a third
     # of the papers changes all their weights, and those rank everything again).
     assert len([rows for rows in ranked if rows < 50]) >= 5
+
+
+def test_an_edited_paper_tying_with_the_last_of_a_list_enters_it_by_slug(tmp_path: Path) -> None:
+    """The edit changes only paper a's own weights (its words stay the same), so the other
+    lists are updated, not ranked again: a now ties with b, c and d for q, and wins by slug."""
+    same = "Sparse routing experts"
+    docs = [doc("a", "Sparse routing routing experts"), doc("zz", "Speech agents")]
+    docs += [doc(slug, same) for slug in ("b", "c", "d", "q")]
+    memory = tmp_path / related.MODEL_FILE
+    with cache.using(cache.Cache()):
+        assert related_papers(docs, k=2, memory=memory)["q"] == ("b", "c")
+        docs[0] = doc("a", same)
+        assert related_papers(docs, k=2, memory=memory)["q"] == ("a", "b")
+        assert dict(related_papers(docs, k=2, memory=memory)) == dict(related_papers(docs, k=2))
 
 
 def test_a_model_of_other_papers_or_a_damaged_one_is_not_used(tmp_path: Path) -> None:
