@@ -10,7 +10,7 @@ import shutil
 import signal
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -288,14 +288,16 @@ def write_site(
     parent.mkdir(parents=True, exist_ok=True)
     _sweep(parent, target.name)
     staging = parent / f"{_TMP_PREFIX}{target.name}-{os.getpid()}"
-    tree = _Staging(staging, spare)
     count = size = changed = 0
     written: set[str] = set()
     plain_dirs: set[str] = set()  # folders of the previous build checked for links
-    base = tree.base
     current = "the site"
     try:
-        for item in _then(files, finalize, staging):
+        tree = _Staging(staging, spare)
+        base = tree.base
+        # What the spare held and this build did not write goes before `finalize` reads the
+        # tree (the search index must not find a deleted paper's page).
+        for item in _then(files, tree.drop_the_rest, finalize, staging):
             parts = _safe_parts(item.path)
             name = item.path
             if name in written:
@@ -333,12 +335,12 @@ def write_site(
         else:
             tree.clear(MARKER)
             _write_new(staging / MARKER, marker)
-        tree.drop_the_rest()
         _fault_point("write:before-swap")
         current = "the site"
         _swap(staging, target, spare)
     except BaseException as exc:
-        _discard(staging, spare)
+        # Not kept as the next spare: whatever made this build fail may be in it.
+        shutil.rmtree(staging, ignore_errors=True)
         if isinstance(exc, OSError):
             raise _io_error(exc, current) from exc
         raise
@@ -364,13 +366,24 @@ class _Staging:
         self.made: set[str] = {""}  # folders known to be real folders in the tree
         # What the spare held that this build has not claimed yet: True for a real folder.
         self.left: dict[str, bool] = {}
+        self.reused = False
         if spare is not None and _is_real_folder(spare):
             try:
                 os.rename(spare, path)
                 self.left = _inventory(self.base)
-                return
+                # Correcting it means deleting in its folders: one this process cannot change
+                # (a published folder made read-only, say) and the tree is not worth it.
+                if all(
+                    os.access(f"{self.base}/{name}", os.W_OK | os.X_OK)
+                    for name, is_folder in self.left.items()
+                    if is_folder
+                ) and os.access(self.base, os.W_OK | os.X_OK):
+                    self.reused = True
+                    return
             except OSError:
-                shutil.rmtree(path, ignore_errors=True)
+                pass
+            self.left = {}
+            _abandon(path)
         path.mkdir()
 
     def folder(self, name: str) -> None:
@@ -388,6 +401,11 @@ class _Staging:
     def clear(self, name: str) -> None:
         """Remove whatever the spare holds at `name`, so a new file can be created there."""
         kind = self.left.pop(name, None)
+        if kind is None and self.reused:
+            # Listed under another name, on a file system that ignores case (`Logo.png`).
+            path = f"{self.base}/{name}"
+            if os.path.lexists(path):
+                kind = _is_real_folder(Path(path))
         if kind is True:
             shutil.rmtree(f"{self.base}/{name}")
             inside = f"{name}/"
@@ -413,11 +431,13 @@ class _Staging:
             if folder in gone:
                 gone.add(name)  # deleted with its folder
                 continue
-            if self.left[name]:
-                shutil.rmtree(f"{self.base}/{name}")
-                gone.add(name)
-            else:
-                os.unlink(f"{self.base}/{name}")
+            # Gone already if a name differing only in case was written over it (clear).
+            with suppress(FileNotFoundError):
+                if self.left[name]:
+                    shutil.rmtree(f"{self.base}/{name}")
+                    gone.add(name)
+                else:
+                    os.unlink(f"{self.base}/{name}")
         self.left = {}
 
 
@@ -454,8 +474,15 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
+def _abandon(tree: Path) -> None:
+    """Delete a tree; what cannot be deleted is renamed out of the way, for _sweep to retry."""
+    shutil.rmtree(tree, ignore_errors=True)
+    if os.path.lexists(tree):
+        os.rename(tree, tree.with_name(f"{tree.name}-abandoned"))
+
+
 def _discard(tree: Path, spare: Path | None) -> None:
-    """Keep a tree the build no longer needs as the next build's spare, or delete it."""
+    """Keep the tree a swap took out as the next build's spare, or delete it."""
     if spare is not None and not os.path.lexists(spare):
         try:
             spare.parent.mkdir(parents=True, exist_ok=True)
@@ -470,16 +497,20 @@ def _keep(previous: str, dest: str) -> None:
     """Carry a previous build's file over as a hard link, so its mtime stays."""
     try:
         os.link(previous, dest, follow_symlinks=False)
-    except OSError:
+    except OSError as exc:
+        if exc.errno == errno.EEXIST:
+            raise  # never copy over a file: it may be a link to a published one
         shutil.copy2(previous, dest, follow_symlinks=False)
 
 
 def _then(
     files: Iterable[OutputFile],
+    between: Callable[[], None],
     finalize: Callable[[Path], Iterable[OutputFile]] | None,
     staging: Path,
 ) -> Iterator[OutputFile]:
     yield from files
+    between()
     if finalize is not None:
         yield from finalize(staging)
 

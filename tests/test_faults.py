@@ -7,18 +7,19 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from sitegen import reuse, write
+from sitegen import reuse, search, write
 from sitegen.build import build
 from sitegen.cache import FOLDER
 from sitegen.cli import main
 from sitegen.config import load_config
 from sitegen.errors import ConfigError, SitegenError
+from sitegen.models import OutputFile
 from tests.conftest import REPO, build_project, write_tree
 
 
@@ -426,6 +427,41 @@ def test_a_tampered_spare_tree_is_corrected_and_never_followed(
     published, expected = snapshot(root / "_site"), snapshot(fresh / "_site")
     del published[write.MARKER], expected[write.MARKER]
     assert published == expected
+
+
+def test_the_search_index_never_sees_what_the_spare_held(
+    cli: Callable[..., Result], spared: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, spare = spared
+    write_tree(spare, {"papers/ghost-paper/index.html": "<main data-pagefind-body>boo</main>"})
+    indexed: list[list[str]] = []
+    index_site = search.index_site
+
+    def recorded(folder: Path, marked: Sequence[str]) -> list[OutputFile]:
+        indexed.append(sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.html")))
+        return index_site(folder, marked)
+
+    monkeypatch.setattr(search, "index_site", recorded)
+    (root / "seeds/2025-03-13.txt").write_text(feed(13, ["Third Day Paper"]))
+    assert cli(root).returncode == 0
+    assert len(indexed) == 1 and "papers/third-day-paper/index.html" in indexed[0]
+    assert "papers/ghost-paper/index.html" not in indexed[0]
+    assert not (root / "_site/papers/ghost-paper").exists()
+
+
+def test_a_failed_build_does_not_keep_its_tree_for_the_next(
+    cli: Callable[..., Result],
+    spared: tuple[Path, Path],
+    fail_after: Callable[[int, int], None],
+) -> None:
+    """Whatever made a build fail may be in its tree: the next build starts afresh."""
+    root, spare = spared
+    before = snapshot(root / "_site")
+    (root / "seeds/2025-03-13.txt").write_text(feed(13, ["Third Day Paper"]))
+    fail_after(1, errno.ENOSPC)
+    assert cli(root).returncode == 1
+    assert snapshot(root / "_site") == before
+    assert not spare.exists() and strays(root) == []
 
 
 def test_a_spare_tree_that_is_a_link_is_not_used(
