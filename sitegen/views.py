@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
@@ -106,10 +106,19 @@ def day_label(day: date) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
-@functools.lru_cache(maxsize=4096)
+# One link object per day and URL map: every paper of the day shares it (a label costs a
+# strftime). Kept with the map, so that a long-lived `serve` frees each build's links with it.
+_DAY_LINKS: weakref.WeakKeyDictionary[urls.UrlMap, dict[date, DayLink]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _day_link(day: date, url_map: urls.UrlMap) -> DayLink:
-    """One link object per day: every paper of the day shares it (a label costs a strftime)."""
-    return DayLink(day, day_label(day), url_map.url(urls.day_path(day)))
+    links = _DAY_LINKS.setdefault(url_map, {})
+    link = links.get(day)
+    if link is None:
+        link = links[day] = DayLink(day, day_label(day), url_map.url(urls.day_path(day)))
+    return link
 
 
 def clean_url(raw: str) -> str:
