@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -256,8 +256,21 @@ def _linked(
             prev_in_day=prev_in_day,
             next_in_day=next_in_day,
             related=related,
-            digest=_digest(view.digest, repr((prev_in_day, next_in_day, related))),
+            digest=_digest(view.digest, *_link_parts(prev_in_day, next_in_day, related)),
         )
+
+
+def _link_parts(
+    prev_in_day: LinkView | None, next_in_day: LinkView | None, related: tuple[LinkView, ...]
+) -> Iterator[str]:
+    """The links added to a view, as the parts of its digest (each framed by `_digest`)."""
+    for link in (prev_in_day, next_in_day):
+        yield "-" if link is None else "+"
+        if link is not None:
+            yield from (link.label, link.url)
+    yield str(len(related))
+    for link in related:
+        yield from (link.label, link.url)
 
 
 def _neighbour(by_slug: dict[str, PaperView], slug: str | None) -> LinkView | None:
