@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from sitegen import __version__, progress, serve
+from sitegen import __version__, progress
 from sitegen.build import build
-from sitegen.config import load_config
+from sitegen.config import DEFAULT_HOST, DEFAULT_PORT, load_config
 from sitegen.errors import SitegenError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -53,8 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     s = commands.add_parser("serve", help="preview the site, rebuilding and reloading on change")
     s.add_argument("--config", type=Path, help="path to sitegen.toml (default: ./sitegen.toml)")
     s.add_argument("--base-url", help="take the base path from this URL, e.g. .../repo/")
-    s.add_argument("--host", default=serve.DEFAULT_HOST, help="bind address (default: %(default)s)")
-    s.add_argument("--port", type=int, default=serve.DEFAULT_PORT, help="0 picks a free port")
+    s.add_argument("--host", default=DEFAULT_HOST, help="bind address (default: %(default)s)")
+    s.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
     s.add_argument("-v", "--verbose", action="store_true", help="log every request")
     return parser
 
@@ -105,6 +105,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from sitegen import serve  # here: its HTTP server and file watcher serve no build
+
     serve.run(
         args.config, base_url=args.base_url, host=args.host, port=args.port, verbose=args.verbose
     )

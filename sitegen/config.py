@@ -18,6 +18,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 CONFIG_NAME = "sitegen.toml"
+# Where `sitegen serve` listens unless told otherwise.
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
 BASE_URL_ENV = "SITEGEN_BASE_URL"
 
 

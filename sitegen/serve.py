@@ -22,11 +22,9 @@ from urllib.parse import quote, unquote, urlsplit
 import watchfiles
 
 from sitegen.build import build
-from sitegen.config import CONFIG_NAME, Config, load_config
+from sitegen.config import CONFIG_NAME, DEFAULT_HOST, DEFAULT_PORT, Config, load_config
 from sitegen.errors import SitegenError
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
 VERSION_PATH = "/__sitegen/version"
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 # The live-reload client: polls the version the server bumps after each good build, shows a
