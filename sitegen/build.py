@@ -258,9 +258,11 @@ def _build(
     _fail_if_strict(report, strict)  # early: no point rendering a build that will be refused
     with report.stage("load"), _settled():
         other_pages = read_pages(config.content_dir, config, "*.md")
-        site = content.load_site(merged.pages, other_pages, taxonomy, merged.appearances)
+        site = content.load_site(
+            merged.pages, other_pages, taxonomy, merged.appearances, merged.parsed
+        )
         report.papers = len(site.papers)
-        merged = replace(merged, pages={})  # loaded: the texts are not needed again
+        merged = replace(merged, pages={}, parsed={})  # loaded: not needed again
     cache.active().release("frontmatter")  # nor their parsed front matter
     _return_freed_memory()
     url_map = urls.UrlMap(config.base_url)

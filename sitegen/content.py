@@ -69,6 +69,9 @@ class MergeResult:
     warnings: tuple[BuildWarning, ...] = ()
     appearances: Mapping[str, tuple[Appearance, ...]] = field(default_factory=dict)
     known_sources: frozenset[str] = frozenset()  # feed files that earlier builds merged
+    # The front matter and body of every page the merge read and left as it was, for
+    # load_site: each page is then split once, not twice.
+    parsed: Mapping[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
 
 
 def _digest(text: str) -> str:
@@ -268,6 +271,7 @@ def merge(
         tuple(warnings),
         MappingProxyType(appearances),
         frozenset(known_sources),
+        {old.path: (old.meta, old.body) for old in existing if old.path not in writes},
     )
 
 
@@ -388,8 +392,10 @@ def load_paper_page(
     text: str,
     taxonomy: Taxonomy,
     seen: Mapping[str, tuple[Appearance, ...]],
+    split: tuple[dict[str, Any], str] | None = None,
 ) -> PaperPage:
-    meta, body = _split(text, path)
+    """A paper page; `split` is its text's front matter and body if already parsed."""
+    meta, body = split if split is not None else _split(text, path)
     title, slug = _title_and_slug(meta, path, "paper page")
     raw_arxiv = meta.get("arxiv_id")
     arxiv_id = normalise_arxiv_id(str(raw_arxiv)) if raw_arxiv else None
@@ -506,9 +512,17 @@ def load_site(
     other_pages: Mapping[str, str],
     taxonomy: Taxonomy,
     seen: Mapping[str, tuple[Appearance, ...]],
+    parsed: Mapping[str, tuple[dict[str, Any], str]] | None = None,
 ) -> Site:
-    """Build the complete, sorted Site before anything is rendered."""
-    papers = [load_paper_page(path, text, taxonomy, seen) for path, text in paper_pages.items()]
+    """Build the complete, sorted Site before anything is rendered.
+
+    `parsed` holds the front matter and body of pages already split (MergeResult.parsed).
+    """
+    split = parsed or {}
+    papers = [
+        load_paper_page(path, text, taxonomy, seen, split.get(path))
+        for path, text in paper_pages.items()
+    ]
     pages = sorted((load_page(p, t) for p, t in other_pages.items()), key=lambda p: p.slug)
     check_collisions(papers, pages)
     papers = _without_thin_tags(papers, taxonomy)
