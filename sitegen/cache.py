@@ -202,14 +202,10 @@ class Cache:
         if table is None:
             table = {}
             path = self._file(namespace)
-            if path is not None and path.is_file():
-                try:
-                    with path.open("rb") as f:
-                        loaded = pickle.load(f)
-                    if isinstance(loaded, dict) and loaded.get("salt") == self.salt:
-                        table = loaded["entries"]
-                except (OSError, EOFError, pickle.UnpicklingError, KeyError, TypeError):
-                    table = {}  # a damaged cache is only a slower build
+            loaded = read_pickle(path) if path is not None else None
+            if isinstance(loaded, dict) and loaded.get("salt") == self.salt:
+                entries = loaded.get("entries")
+                table = entries if isinstance(entries, dict) else {}
             self._stored[namespace] = table
             # A released table was saved with exactly what the build had used of it: used still.
             self._used[namespace] = dict(table) if namespace in self._released else {}
@@ -346,10 +342,26 @@ class Cache:
             gitignore.write_text("# written by sitegen build; safe to delete\n*\n")
         path = self._file(namespace)
         assert path is not None
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        with tmp.open("wb") as f:
-            pickle.dump({"salt": self.salt, "entries": used}, f, pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        write_pickle(path, {"salt": self.salt, "entries": used})
+
+
+def read_pickle(path: Path) -> object | None:
+    """What a file of the cache folder holds, or None if it is missing or damaged: a damaged
+    cache only means a slower build."""
+    try:
+        with path.open("rb") as f:
+            return pickle.load(f)  # type: ignore[no-any-return]
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError, ValueError):
+        return None
+
+
+def write_pickle(path: Path, value: object) -> None:
+    """Write a file of the cache folder through a temporary file: never seen half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with tmp.open("wb") as f:
+        pickle.dump(value, f, pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
 
 
 class FilesDigest:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
-import pickle
 import re
 import string
 import unicodedata
@@ -358,7 +356,7 @@ def related_papers(
     if memory is not None and (previous is None or ranking is not previous.ranking):
         indices = matrix.indices
         model = _Model(salt, slugs, vocabulary, matrix.indptr, indices, matrix.data, ranking)
-        _remember(memory, model)
+        cache.write_pickle(memory, model)
     rows, columns, _ = ranking
     bounds = np.searchsorted(rows, np.arange(len(slugs) + 1)).tolist()
     names = [slugs[c] for c in columns.tolist()]
@@ -403,13 +401,8 @@ class _Model:
 
 def _recall(memory: Path | None, salt: str, slugs: list[str]) -> _Model | None:
     """The last call's model, if it was made by this code for these very papers."""
-    if memory is None:
-        return None
-    try:
-        with memory.open("rb") as f:
-            model = pickle.load(f)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError, ValueError):
-        return None  # none yet, or damaged: rank everything
+    # None yet, or damaged: rank everything.
+    model = cache.read_pickle(memory) if memory is not None else None
     if not isinstance(model, _Model) or model.salt != salt or model.slugs != slugs:
         return None  # papers added or removed change every idf: rank everything
     rows, columns, scores = model.ranking
@@ -418,14 +411,6 @@ def _recall(memory: Path | None, salt: str, slugs: list[str]) -> _Model | None:
     ):
         return None
     return model
-
-
-def _remember(memory: Path, model: _Model) -> None:
-    memory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = memory.with_name(f".{memory.name}.tmp-{os.getpid()}")
-    with tmp.open("wb") as f:
-        pickle.dump(model, f, pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, memory)
 
 
 def _update(

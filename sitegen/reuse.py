@@ -179,13 +179,8 @@ class Ledger:
 
     def _load(self) -> dict[str, Record]:
         path = self._file()
-        if path is None or not path.is_file():
-            return {}
-        try:
-            with path.open("rb") as f:
-                loaded = pickle.load(f)
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError):
-            return {}  # a damaged ledger only means rendering everything
+        # Missing or damaged, a ledger only means rendering everything.
+        loaded = cache.read_pickle(path) if path is not None else None
         if not isinstance(loaded, dict) or loaded.get("format") != _FORMAT:
             return {}
         records = loaded.get("records")
@@ -227,8 +222,4 @@ class Ledger:
             except OSError:
                 continue
             records[name] = Record(key, stat.st_size, stat.st_ino, stat.st_mtime_ns, marked, digest)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        with tmp.open("wb") as f:
-            pickle.dump({"format": _FORMAT, "records": records}, f, pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        cache.write_pickle(path, {"format": _FORMAT, "records": records})
