@@ -158,42 +158,52 @@ def output_lock(target: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-def _carried_source(
+@dataclass(frozen=True)
+class _Published:
+    """The previous build's file at one output path, reached without links."""
+
+    path: str
+    status: os.stat_result | None  # its lstat if it is a regular file; None if not there
+
+
+def _published_file(
     target: Path, parts: Sequence[str], plain_dirs: set[str] | None = None
-) -> str | None:
-    """The previous build's file for `rel`, if it is a plain file reached without symlinks.
+) -> _Published | None:
+    """The previous build's file at `parts`, or None if a link is on the way to it.
 
     `plain_dirs` remembers the folders already found free of links, so that a site's thousands
     of files cost one check each rather than one per path component. Plain strings, not
     `Path`s: this runs for every file of the site, and path objects cost more than the checks.
+    The file's own lstat is kept: the callers compare and read it without another.
     """
     base = os.fspath(target)
     checked = ""
+    status: os.stat_result | None = None
     for index, part in enumerate(parts):
         checked = f"{checked}/{part}" if checked else part
         if plain_dirs is not None and checked in plain_dirs:
             continue
         try:
-            if stat.S_ISLNK(os.lstat(f"{base}/{checked}").st_mode):
-                return None
+            status = os.lstat(f"{base}/{checked}")
         except FileNotFoundError:
-            pass  # not there: the caller finds no file (a new page, or one to report)
+            status = None  # not there: the caller finds no file (a new page, or one to report)
         except OSError:
+            return None
+        if status is not None and stat.S_ISLNK(status.st_mode):
             return None
         if plain_dirs is not None and index < len(parts) - 1:
             plain_dirs.add(checked)
-    return f"{base}/{checked}"
+    if status is not None and not stat.S_ISREG(status.st_mode):
+        status = None
+    return _Published(f"{base}/{checked}", status)
 
 
-def _same_bytes(path: str | Path | None, data: bytes) -> bool:
-    """Whether `path` is a regular file (not a link) holding exactly `data`."""
-    if path is None:
+def _same_bytes(previous: _Published | None, data: bytes) -> bool:
+    """Whether the previous build's file holds exactly `data`."""
+    if previous is None or previous.status is None or previous.status.st_size != len(data):
         return False
     try:
-        status = os.lstat(path)
-        if not stat.S_ISREG(status.st_mode) or status.st_size != len(data):
-            return False
-        with open(path, "rb") as f:
+        with open(previous.path, "rb") as f:
             return f.read() == data
     except OSError:
         return False
@@ -305,7 +315,7 @@ def write_site(
             written.add(name)
             current = item.path
             tree.folder(name.rpartition("/")[0])
-            previous = _carried_source(target, parts, plain_dirs)
+            previous = _published_file(target, parts, plain_dirs)
             if item.carried is not None:
                 if previous is None:
                     raise SitegenError(
@@ -328,7 +338,7 @@ def write_site(
                 _fault_point("write:staging")
         current = MARKER
         marker = MARKER_TEXT + (note() if note else b"")
-        previous = _carried_source(target, [MARKER])
+        previous = _published_file(target, [MARKER])
         if _same_bytes(previous, marker):
             assert previous is not None
             tree.keep(previous, MARKER)  # keep its mtime: nothing changed
@@ -414,14 +424,14 @@ class _Staging:
         elif kind is False:
             os.unlink(f"{self.base}/{name}")
 
-    def keep(self, previous: str, name: str) -> None:
+    def keep(self, previous: _Published, name: str) -> None:
         """Carry the published file `previous` over to `name`, unless it is already there."""
         dest = f"{self.base}/{name}"
-        if self.left.get(name) is False and _same_file(previous, dest):
+        if self.left.get(name) is False and _is_file(dest, previous.status):
             del self.left[name]
             return
         self.clear(name)
-        _keep(previous, dest)
+        _keep(previous.path, dest)
 
     def drop_the_rest(self) -> None:
         """Delete what the spare held and this build did not claim: nothing else is published."""
@@ -465,13 +475,15 @@ def _inventory(base: str) -> dict[str, bool]:
     return found
 
 
-def _same_file(a: str, b: str) -> bool:
-    """Whether `b` is a regular file (not a link) and the very file `a` is."""
+def _is_file(path: str, status: os.stat_result | None) -> bool:
+    """Whether `path` is a regular file (not a link) and the very file `status` describes."""
+    if status is None:
+        return False
     try:
-        status = os.lstat(b)
-        return stat.S_ISREG(status.st_mode) and os.path.samestat(status, os.lstat(a))
+        found = os.lstat(path)
     except OSError:
         return False
+    return stat.S_ISREG(found.st_mode) and os.path.samestat(found, status)
 
 
 def _abandon(tree: Path) -> None:
@@ -524,11 +536,11 @@ def tidy(target: Path) -> None:
 
 def read_marker(target: Path) -> bytes | None:
     """The marker file of a sitegen output folder, or None if it is missing or unreadable."""
-    path = _carried_source(_lexical(target), [MARKER])
+    published = _published_file(_lexical(target), [MARKER])
     try:
-        if path is None or not os.path.isfile(path):
+        if published is None or published.status is None:
             return None
-        with open(path, "rb") as f:
+        with open(published.path, "rb") as f:
             return f.read()
     except OSError:
         return None
