@@ -187,14 +187,8 @@ class Ledger:
         return records if isinstance(records, dict) else {}
 
     def reused(self, path: str, key: bytes) -> OutputFile | None:
-        """`path` as carried over from the last build, if `carried` vouches for it."""
-        record = self.carried(path, key)
-        if record is None:
-            return None
-        return OutputFile(path, b"", key, Carried(record.size, record.marked, record.digest))
-
-    def carried(self, path: str, key: bytes) -> Record | None:
-        """The record of `path` if it was built from `key` and its file is still the one built."""
+        """`path` carried over from the last build, if it was built from `key` and its file is
+        still the one built."""
         record = self.records.get(path)
         if record is None or record.key != key:
             return None
@@ -208,7 +202,7 @@ class Ledger:
             record.mtime_ns,
         ):
             return None
-        return record
+        return OutputFile(path, b"", key, Carried(record.size, record.marked, record.digest))
 
     def save(self, published: Mapping[str, tuple[bytes, bool, bytes]]) -> None:
         """Record the files now in the output folder for the pages built from `published`."""
