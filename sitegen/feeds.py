@@ -279,14 +279,16 @@ def render_feeds(
     """
     tags_url = url_map.absolute(urls.tags_index_path())
     for channel in found:
+        # Everything a channel's feeds are made from (the author and language come from the
+        # config), hashed once for its three formats: a channel's repr holds fifty abstracts.
+        inputs = (channel, config.author, config.language, tags_url)
+        made_from = reuse.value_key("feed", inputs) if ledger is not None else b""
         for name in (ATOM, RSS, JSON):
             path = channel.prefix + name
             if ledger is None:
                 yield OutputFile(path, _feed(name, channel, config, tags_url))
                 continue
-            # Everything a feed is made from; the author and language come from the config.
-            inputs = (name, channel, config.author, config.language, tags_url)
-            key = reuse.value_key("feed", inputs)
+            key = reuse.value_key("feed format", (name, made_from))
             reused = ledger.reused(path, key)
             yield reused or OutputFile(path, _feed(name, channel, config, tags_url), key)
     yield opml.render_opml(found, xml_text(config.author), config.language)
