@@ -115,18 +115,47 @@ def build(
         # --no-cache renders everything, but still notes the digest for the next build.
         report = shortcut.unchanged_report(config, inputs) if use_cache else None
         if report is None:
-            report = _build(
-                config,
-                strict=strict,
-                force=force,
-                on_stage=on_stage,
-                jobs=parallel.default_jobs() if jobs is None else jobs,
-                watcher=watcher,
-                inputs=inputs,
-                read=read,
-            )
+            jobs = parallel.default_jobs() if jobs is None else jobs
+            # Without a cache folder (--no-cache) every page is rendered and no key is computed.
+            ledger = reuse.Ledger(store.folder, config.output_dir) if store.folder else None
+            with _spare_made(config, ledger, jobs) as spare_ready:
+                report = _build(
+                    config,
+                    strict=strict,
+                    force=force,
+                    on_stage=on_stage,
+                    jobs=jobs,
+                    watcher=watcher,
+                    inputs=inputs,
+                    read=read,
+                    ledger=ledger,
+                    spare_ready=spare_ready,
+                )
         store.save()
     return report
+
+
+@contextmanager
+def _spare_made(
+    config: Config, ledger: reuse.Ledger | None, jobs: int
+) -> Iterator[Callable[[], object]]:
+    """Copy the published tree to the spare (write.make_spare) in a process beside the build,
+    when the last build left none; yield a wait for it.
+
+    Only for a site the ledger describes: a build that renders everything anew would only
+    have the copy's every file to delete.
+    """
+    spare = ledger.spare_tree() if ledger is not None else None
+    if spare is None or ledger is None or os.path.lexists(spare):
+        yield lambda: None
+        return
+    try:
+        with parallel.beside(
+            lambda: write.make_spare(config.output_dir, spare), jobs, len(ledger.records)
+        ) as ready:
+            yield ready
+    finally:  # a failed build stopped the copy
+        write.drop_partial_spare(spare)
 
 
 @contextmanager
@@ -235,6 +264,8 @@ def _build(
     watcher: StageWatcher | None,
     inputs: str,
     read: dict[str, bytes],
+    ledger: reuse.Ledger | None,
+    spare_ready: Callable[[], object],
 ) -> BuildReport:
     report = BuildReport(watcher=watcher)
     taxonomy = site_taxonomy(config.taxonomy, config.tags)
@@ -295,8 +326,6 @@ def _build(
     # Pages stream from the renderer into the write stage's staging folder: only a chunk of
     # pages is in memory at a time, and the search index is built from the written folder.
     tally = _Tally(config.search)
-    # Without a cache folder (--no-cache) every page is rendered and no key is computed.
-    ledger = reuse.Ledger(folder, config.output_dir) if folder is not None else None
     outputs = tally.watch(
         chain(
             render.render_pages(site, site_views, config, url_map, channels, jobs, ledger),
@@ -341,6 +370,7 @@ def _build(
 
     with report.stage("render+write"):
         spare = ledger.spare_tree() if ledger is not None else None
+        spare_ready()
         written = write.write_site(
             outputs, config.output_dir, finalize=finalize, note=note, spare=spare
         )

@@ -231,6 +231,23 @@ def background(function: Callable[[], R], jobs: int, items: int) -> Iterator[Cal
     if not _worth_forking(jobs, items):
         yield _once(function)
         return
+    with _in_child(function) as result:
+        yield result
+
+
+@contextmanager
+def beside(function: Callable[[], R], jobs: int, items: int) -> Iterator[Callable[[], R | None]]:
+    """`background` for work that pays off only beside other work: where a fork is not worth
+    it, `function` is not run at all and the getter returns None."""
+    if not _worth_forking(jobs, items):
+        yield lambda: None
+        return
+    with _in_child(function) as result:
+        yield result
+
+
+@contextmanager
+def _in_child(function: Callable[[], R]) -> Iterator[Callable[[], R]]:
     with _frozen():
         child = _Forked(function)
     try:

@@ -23,6 +23,7 @@ MARKER_TEXT = b"This folder is written by sitegen build.\n"
 _TMP_PREFIX = ".sitegen-tmp-"
 _OLD_PREFIX = ".sitegen-old-"
 _LOCK_PREFIX = ".sitegen-lock-"
+_PARTIAL_SUFFIX = ".partial"  # a spare tree being made (make_spare)
 # Test hook: the fault tests set this to a point name below to SIGKILL the build right there.
 KILL_AT_ENV = "SITEGEN_TEST_KILL_AT"
 _RENAME_EXCHANGE = 2  # linux/fs.h
@@ -458,21 +459,58 @@ def _is_real_folder(path: Path) -> bool:
         return False
 
 
-def _inventory(base: str) -> dict[str, bool]:
-    """Every entry under `base` by relative path: True for a real folder. Links are entries,
-    never followed."""
-    found: dict[str, bool] = {}
+def _walk(base: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """Every entry under `base` with its relative path, each folder before what it holds.
+    Links are entries, never followed."""
     pending = [""]
     while pending:
         folder = pending.pop()
         with os.scandir(f"{base}/{folder}" if folder else base) as entries:
             for entry in entries:
                 name = f"{folder}/{entry.name}" if folder else entry.name
-                is_folder = entry.is_dir(follow_symlinks=False)
-                found[name] = is_folder
-                if is_folder:
+                yield name, entry
+                if entry.is_dir(follow_symlinks=False):
                     pending.append(name)
-    return found
+
+
+def _inventory(base: str) -> dict[str, bool]:
+    """Every entry under `base` by relative path: True for a real folder."""
+    return {name: entry.is_dir(follow_symlinks=False) for name, entry in _walk(base)}
+
+
+def make_spare(target: Path, spare: Path) -> bool:
+    """Copy the published tree to `spare` as hard links, for the next swap to start from.
+
+    The swap leaves a spare (`_discard`) only once a build has replaced a tree: the first
+    rebuild after a cold build would pay a `mkdir` per page for a fresh staging tree instead
+    (half a second at 10,000 papers). The build runs this in a process of its own while it
+    renders. Only folders and regular files are copied, and `_Staging` checks the spare
+    anyway. False, and nothing left behind, if there is nothing to copy or the copy fails
+    (another file system, no space): the build then starts from an empty tree as before.
+    """
+    target = _lexical(target)
+    partial = spare.with_name(f"{spare.name}{_PARTIAL_SUFFIX}")
+    shutil.rmtree(partial, ignore_errors=True)  # left by a build that was killed
+    if os.path.lexists(spare) or not _is_real_folder(target):
+        return False
+    try:
+        os.mkdir(partial)
+        base, dest = os.fspath(target), os.fspath(partial)
+        for name, entry in _walk(base):
+            if entry.is_dir(follow_symlinks=False):
+                os.mkdir(f"{dest}/{name}")
+            elif entry.is_file(follow_symlinks=False):
+                os.link(entry.path, f"{dest}/{name}", follow_symlinks=False)
+        os.rename(partial, spare)
+    except OSError:
+        shutil.rmtree(partial, ignore_errors=True)
+        return False
+    return True
+
+
+def drop_partial_spare(spare: Path) -> None:
+    """Delete what an unfinished `make_spare` made (its process was stopped)."""
+    shutil.rmtree(spare.with_name(f"{spare.name}{_PARTIAL_SUFFIX}"), ignore_errors=True)
 
 
 def _is_file(path: str, status: os.stat_result | None) -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sitegen import reuse, search, write
+from sitegen import parallel, reuse, search, write
 from sitegen.build import build
 from sitegen.cache import FOLDER
 from sitegen.cli import main
@@ -387,6 +387,16 @@ def test_symlinks_inside_the_previous_output_are_never_followed(
     assert (root / "_site/papers/symlink-paper/index.html").is_file()
 
 
+def assert_built_as_from_nothing(cli: Callable[..., Result], root: Path, tmp_path: Path) -> None:
+    """The published site is exactly what a build of a copy of `root`, from nothing, writes."""
+    fresh = tmp_path / "fresh"
+    shutil.copytree(root, fresh, ignore=shutil.ignore_patterns("_site", FOLDER))
+    assert cli(fresh, "--no-cache").returncode == 0
+    published, expected = snapshot(root / "_site"), snapshot(fresh / "_site")
+    del published[write.MARKER], expected[write.MARKER]
+    assert published == expected
+
+
 @pytest.fixture
 def spared(
     cli: Callable[..., Result], built: tuple[Path, dict[str, bytes], dict[str, bytes]]
@@ -420,13 +430,7 @@ def test_a_tampered_spare_tree_is_corrected_and_never_followed(
     assert cli(root).returncode == 0
     assert snapshot(outside) == {"index.html": b"outside", "keep.txt": b"keep"}
     assert (root / "_site/papers").stat().st_ino == papers_folder  # started from the spare
-    # Exactly what a build from nothing writes.
-    fresh = tmp_path / "fresh"
-    shutil.copytree(root, fresh, ignore=shutil.ignore_patterns("_site", FOLDER))
-    assert cli(fresh, "--no-cache").returncode == 0
-    published, expected = snapshot(root / "_site"), snapshot(fresh / "_site")
-    del published[write.MARKER], expected[write.MARKER]
-    assert published == expected
+    assert_built_as_from_nothing(cli, root, tmp_path)
 
 
 def test_the_search_index_never_sees_what_the_spare_held(
@@ -462,6 +466,61 @@ def test_a_failed_build_does_not_keep_its_tree_for_the_next(
     assert cli(root).returncode == 1
     assert snapshot(root / "_site") == before
     assert not spare.exists() and strays(root) == []
+
+
+def test_a_rebuild_after_a_cold_build_starts_from_a_linked_copy_of_the_site(
+    cli: Callable[..., Result],
+    built: tuple[Path, dict[str, bytes], dict[str, bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """No swap has left a spare yet: one is copied beside the build, and the build uses it."""
+    root, _, _ = built
+    assert not list((root / FOLDER).glob(f"{reuse.SPARE_PREFIX}*"))
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)  # the small site is worth the fork
+    reused: list[bool] = []
+    start = write._Staging.__init__
+
+    def recorded(tree: write._Staging, path: Path, spare: Path | None) -> None:
+        start(tree, path, spare)
+        reused.append(tree.reused)
+
+    monkeypatch.setattr(write._Staging, "__init__", recorded)
+    (root / "seeds/2025-03-12.txt").write_text(feed(12, ["Second Day Paper"]))
+    assert cli(root, "--jobs", "2").returncode == 0
+    assert reused == [True]
+    assert not list((root / FOLDER).glob("*.partial"))
+    assert_built_as_from_nothing(cli, root, tmp_path)
+
+
+def test_the_spare_copy_links_files_and_never_follows_links(tmp_path: Path) -> None:
+    outside = write_tree(tmp_path / "outside", {"secret.txt": "outside"})
+    site = write_tree(tmp_path / "site", {"index.html": "home", "papers/a/index.html": "a"})
+    (site / "papers/linked").symlink_to(outside, target_is_directory=True)
+    (site / "papers/a/linked.txt").symlink_to(outside / "secret.txt")
+    spare = tmp_path / "cache" / "spare"
+    spare.parent.mkdir()
+    (tmp_path / "cache" / "spare.partial").mkdir()  # left by a killed build
+    assert write.make_spare(site, spare)
+    assert snapshot(spare) == {"index.html": b"home", "papers/a/index.html": b"a"}
+    assert (spare / "index.html").stat().st_ino == (site / "index.html").stat().st_ino
+    assert not (tmp_path / "cache" / "spare.partial").exists()
+    assert not write.make_spare(site, spare)  # there is one already: it is not replaced
+
+
+def test_a_spare_copy_that_fails_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = write_tree(tmp_path / "site", {"index.html": "home", "papers/a/index.html": "a"})
+    spare = tmp_path / "spare"
+
+    def other_device(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", other_device)
+    assert not write.make_spare(site, spare)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+    assert snapshot(site) == {"index.html": b"home", "papers/a/index.html": b"a"}
 
 
 def test_a_spare_tree_that_is_a_link_is_not_used(
