@@ -83,12 +83,12 @@ class PageKeys:
         return digest
 
     def key(self, template: str, context: Mapping[str, Any]) -> bytes:
-        digest = hashlib.blake2b(self._salt, digest_size=20)
-        digest.update(_framed(b"t", template.encode()))
+        parts = [self._salt, _framed(b"t", template.encode())]
         for name, value in sorted(context.items()):
-            digest.update(_framed(b"k", name.encode()))
-            digest.update(self._value(value))
-        return digest.digest()
+            parts.append(_framed(b"k", name.encode()))
+            parts.append(self._value(value))
+        # Hashed at once: the same bytes as an update per part, for a third of the calls.
+        return hashlib.blake2b(b"".join(parts), digest_size=20).digest()
 
     def _value(self, value: object) -> bytes:
         """One context value, framed: most are plain strings or a paper's view, which need no

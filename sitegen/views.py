@@ -167,10 +167,9 @@ def paper_view(
 
 
 def _digest(*parts: str) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        digest.update(f"{len(part)}\0{part}".encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
+    # One encode and one update: per part, they cost more than hashing the text.
+    framed = "".join([f"{len(part)}\0{part}" for part in parts])
+    return hashlib.blake2b(framed.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def _view_key(
