@@ -317,25 +317,32 @@ class Run:
     peak_mib: float
 
 
-def measure(command: list[str], cwd: Path) -> Run:
-    """Wall time and peak memory of one build; a failed build stops the benchmark."""
+def measure(command: list[str], cwd: Path, *, sample: bool = True) -> Run:
+    """Wall time and peak memory of one build; a failed build stops the benchmark.
+
+    Without `sample`, the peak is only the largest process's `ru_maxrss`: the sampler slows
+    the build it watches (reading `smaps_rollup` walks the process's page tables under its
+    memory-map lock), so timed builds run without it.
+    """
     peak = 0
     start = time.perf_counter()
     proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     done = threading.Event()
 
-    def sample() -> None:
+    def sampled() -> None:
         nonlocal peak
         while not done.is_set():
             peak = max(peak, _tree_pss_kib(proc.pid) or 0)
             done.wait(0.02)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    sampler = threading.Thread(target=sampled, daemon=True)
+    if sample:
+        sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     done.set()
-    sampler.join()
+    if sample:
+        sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     out, err = proc.communicate()
     if proc.returncode != 0:
@@ -353,6 +360,7 @@ class Tool:
     cold: list[Run] = field(default_factory=list)
     nochange: list[Run] = field(default_factory=list)
     changed: list[Run] = field(default_factory=list)
+    sampled: list[Run] = field(default_factory=list)  # the memory runs, not timed
     files: int = 0
     bytes: int = 0
 
@@ -449,6 +457,19 @@ def change_one_paper(root: Path, run: int) -> None:
     page.write_text(text, encoding="utf-8")
 
 
+def _one_run(root: Path, pair: list[Tool], run: int, *, sample: bool) -> list[tuple[Run, Run, Run]]:
+    """Each tool's cold build, no-change rebuild and one-changed rebuild, in `pair`'s order;
+    the tools alternate at every step."""
+    cold = []
+    for tool in pair:
+        _clean(root, tool)
+        cold.append(measure(tool.command, root, sample=sample))
+    nochange = [measure(tool.command, root, sample=sample) for tool in pair]
+    change_one_paper(root, run)
+    changed = [measure(tool.command, root, sample=sample) for tool in pair]
+    return list(zip(cold, nochange, changed, strict=True))
+
+
 def bench_size(size: int, runs: int, work: Path, extra_sitegen: list[str]) -> list[Tool]:
     root = work / str(size)
     marker = root / "generated-size"
@@ -460,19 +481,22 @@ def bench_size(size: int, runs: int, work: Path, extra_sitegen: list[str]) -> li
     write_configs(root)
     pair = tools(root, extra_sitegen)
     for run in range(runs):
-        for tool in pair:
-            _clean(root, tool)
-            tool.cold.append(measure(tool.command, root))
+        for tool, (cold, nochange, changed) in zip(
+            pair, _one_run(root, pair, run, sample=False), strict=True
+        ):
+            tool.cold.append(cold)
+            tool.nochange.append(nochange)
+            tool.changed.append(changed)
             print(
-                f"  {size} run {run + 1} {tool.name} cold {tool.cold[-1].seconds:.2f} s",
+                f"  {size} run {run + 1} {tool.name}: cold {cold.seconds:.2f} s, "
+                f"no-change {nochange.seconds:.2f} s, one-changed {changed.seconds:.2f} s",
                 file=sys.stderr,
                 flush=True,
             )
-        for tool in pair:
-            tool.nochange.append(measure(tool.command, root))
-        change_one_paper(root, run)
-        for tool in pair:
-            tool.changed.append(measure(tool.command, root))
+    # Memory in a run of its own: the sampler slowed Hugo's builds by about 40% and sitegen's
+    # by about 10% on this machine (benchmarks/README.md), so no timed build runs with it.
+    for tool, runs_sampled in zip(pair, _one_run(root, pair, runs, sample=True), strict=True):
+        tool.sampled.extend(runs_sampled)
     for tool in pair:
         tool.files, tool.bytes = _tally(root / tool.out)
     return pair
@@ -490,7 +514,7 @@ def report(size: int, pair: list[Tool]) -> str:
         ("ms per paper (cold)", lambda t: 1000 * _median(t.cold, "seconds") / size, "{:.3f}"),
         (
             "peak memory (MiB)",
-            lambda t: max(r.peak_mib for r in t.cold + t.nochange + t.changed),
+            lambda t: max(r.peak_mib for r in t.sampled),
             "{:.0f}",
         ),
         ("output files", lambda t: t.files, "{:d}"),
