@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from itertools import chain
 from pathlib import Path
+from typing import TypeVar
 
 from sitegen import (
     cache,
@@ -40,6 +41,7 @@ from sitegen.taxonomy import site_taxonomy
 # overlap made the peak 2.3 GB instead of 1.95. Above this many papers the related papers are
 # computed before the views instead of beside them (at 100k that costs about 12 s of 137 s).
 OVERLAP_MAX_PAPERS = 25_000
+R = TypeVar("R")
 
 
 def parse_seeds(config: Config, report: BuildReport) -> tuple[list[Paper], dict[str, int]]:
@@ -296,85 +298,96 @@ def _build(
         merged = replace(merged, pages={}, parsed={})  # loaded: not needed again
     cache.active().release("frontmatter")  # nor their parsed front matter
     _return_freed_memory()
-    url_map = urls.UrlMap(config.base_url)
-    # Related papers (one process) and paper views (this one) need only the loaded site: they
-    # run side by side, and the views take the related lists when they are done. On a big site
-    # the views wait for the related papers (see OVERLAP_MAX_PAPERS).
-    docs = related.documents(site.papers)
-    overlap = len(docs) <= OVERLAP_MAX_PAPERS
+    spare = ledger.spare_tree() if ledger is not None else None
+    spare_ready()  # the staging tree starts from it
+    with write.staging_tree(config.output_dir, spare) as tree:
+        url_map = urls.UrlMap(config.base_url)
+        # Related papers (one process) and paper views (this one) need only the loaded site: they
+        # run side by side, and the views take the related lists when they are done. On a big site
+        # the views wait for the related papers (see OVERLAP_MAX_PAPERS).
+        docs = related.documents(site.papers)
+        overlap = len(docs) <= OVERLAP_MAX_PAPERS
 
-    folder = cache.active().folder
-    memory = folder / related.MODEL_FILE if folder is not None else None
+        folder = cache.active().folder
+        memory = folder / related.MODEL_FILE if folder is not None else None
 
-    def related_lists() -> dict[str, tuple[str, ...]]:
-        # A plain dict: it may cross a pipe.
-        return dict(related.related_papers(docs, memory=memory))
+        def related_lists() -> dict[str, tuple[str, ...]]:
+            # A plain dict: it may cross a pipe.
+            return dict(related.related_papers(docs, memory=memory))
 
-    with (
-        report.stage("related+views"),
-        _settled(),
-        parallel.background(related_lists, jobs, len(docs)) as lists,
-    ):
-        if not overlap:
-            # Still in the forked process: computed here, its garbage would leave free slots
-            # all over this process's heap, and each render worker that allocates into them
-            # copies the memory page they sit in (a 100k build took 300 s instead of 90 s).
-            lists()
-        site_views = views.build_views(site, config, url_map, lists)
-    site = replace(site, related=lists())
-    channels = feeds.channels(site_views, config, url_map)  # the feeds, and the /feeds/ page
-    # Pages stream from the renderer into the write stage's staging folder: only a chunk of
-    # pages is in memory at a time, and the search index is built from the written folder.
-    tally = _Tally(config.search)
-    outputs = tally.watch(
-        chain(
-            render.render_pages(site, site_views, config, url_map, channels, jobs, ledger),
-            feeds.render_feeds(channels, config, url_map, ledger),
-            render.static_files(config),
-        )
-    )
+        def folders_then(lists: Callable[[], R]) -> Callable[[], R]:
+            """`lists`, after making each paper's folder in the staging tree: on a cold build the
+            views wait a second or more for the related papers, and the write stage would
+            otherwise make these 10,000 folders (at 10k papers) while the pages render."""
 
-    def finalize(staging: Path) -> list[OutputFile]:
-        bundle: list[OutputFile] = []
-        if config.search:
-            with report.stage("search"):
-                # A pure function of the pages: an unchanged site reuses the cached index.
-                bundle = cache.memo(
-                    "search",
-                    (tally.search_key(),),
-                    lambda: search.index_site(staging, tally.marked),
-                )
-        tally.files += len(bundle)
-        tally.bytes += sum(len(o.data) for o in bundle)
-        report.warnings.extend(size_warnings(tally.bytes, report.papers))
-        _fail_if_strict(report, strict)
-        # content/ before the swap: it is the source of truth, and a refused write must not
-        # publish a site whose pages exist nowhere else.
-        with report.stage("content"):
-            for path in write.write_content(merged.writes, config.root, read=read_texts):
-                report.warnings.append(
-                    BuildWarning("changed while the build ran; kept your version", Location(path))
-                )
-        report.content_written = len(merged.writes)
-        report.files, report.bytes, report.pages_written = tally.files, tally.bytes, tally.pages
-        report.carried = tally.carried
-        return bundle
+            def made() -> R:
+                tree.folders(urls.paper_path(p.slug).rpartition("/")[0] for p in site.papers)
+                return lists()
 
-    def note() -> bytes:
-        settled: str | None = inputs
-        if merged.writes:
-            settled = shortcut.settled_digest(
-                config, strict=strict, force=force, read=read, writes=merged.writes
+            return made
+
+        with (
+            report.stage("related+views"),
+            _settled(),
+            parallel.background(related_lists, jobs, len(docs)) as lists,
+        ):
+            if not overlap:
+                # Still in the forked process: computed here, its garbage would leave free slots
+                # all over this process's heap, and each render worker that allocates into them
+                # copies the memory page they sit in (a 100k build took 300 s instead of 90 s).
+                lists()
+            site_views = views.build_views(site, config, url_map, folders_then(lists))
+        site = replace(site, related=lists())
+        channels = feeds.channels(site_views, config, url_map)  # the feeds, and the /feeds/ page
+        # Pages stream from the renderer into the write stage's staging folder: only a chunk of
+        # pages is in memory at a time, and the search index is built from the written folder.
+        tally = _Tally(config.search)
+        outputs = tally.watch(
+            chain(
+                render.render_pages(site, site_views, config, url_map, channels, jobs, ledger),
+                feeds.render_feeds(channels, config, url_map, ledger),
+                render.static_files(config),
             )
-        return shortcut.note(settled, report) if settled else b""
-
-    with report.stage("render+write"):
-        spare = ledger.spare_tree() if ledger is not None else None
-        spare_ready()
-        written = write.write_site(
-            outputs, config.output_dir, finalize=finalize, note=note, spare=spare
         )
-    report.files, report.bytes, report.changed = written.files, written.bytes, written.changed
+
+        def finalize(staging: Path) -> list[OutputFile]:
+            bundle: list[OutputFile] = []
+            if config.search:
+                with report.stage("search"):
+                    # A pure function of the pages: an unchanged site reuses the cached index.
+                    bundle = cache.memo(
+                        "search",
+                        (tally.search_key(),),
+                        lambda: search.index_site(staging, tally.marked),
+                    )
+            tally.files += len(bundle)
+            tally.bytes += sum(len(o.data) for o in bundle)
+            report.warnings.extend(size_warnings(tally.bytes, report.papers))
+            _fail_if_strict(report, strict)
+            # content/ before the swap: it is the source of truth, and a refused write must not
+            # publish a site whose pages exist nowhere else.
+            with report.stage("content"):
+                for path in write.write_content(merged.writes, config.root, read=read_texts):
+                    kept = "changed while the build ran; kept your version"
+                    report.warnings.append(BuildWarning(kept, Location(path)))
+            report.content_written = len(merged.writes)
+            report.files, report.bytes, report.pages_written = tally.files, tally.bytes, tally.pages
+            report.carried = tally.carried
+            return bundle
+
+        def note() -> bytes:
+            settled: str | None = inputs
+            if merged.writes:
+                settled = shortcut.settled_digest(
+                    config, strict=strict, force=force, read=read, writes=merged.writes
+                )
+            return shortcut.note(settled, report) if settled else b""
+
+        with report.stage("render+write"):
+            written = write.write_site(
+                outputs, tree, config.output_dir, finalize=finalize, note=note, spare=spare
+            )
+        report.files, report.bytes, report.changed = written.files, written.bytes, written.changed
     if ledger is not None:
         ledger.save(tally.keyed)
     if on_stage:

@@ -273,15 +273,41 @@ def _io_error(exc: OSError, what: str) -> SitegenError:
     )
 
 
+@contextmanager
+def staging_tree(target: Path, spare: Path | None = None) -> Iterator[_Staging]:
+    """The folder beside `target` that the new tree is built in, for `write_site` to swap in.
+
+    Made before the pages are rendered, so a build can make folders in it while it waits for
+    other work. Deleted if the build fails, never kept as the next spare: whatever made the
+    build fail may be in it. The caller holds `output_lock(target)`.
+    """
+    target = _lexical(target)
+    parent = target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    _sweep(parent, target.name)
+    path = parent / f"{_TMP_PREFIX}{target.name}-{os.getpid()}"
+    try:
+        try:
+            tree = _Staging(path, spare)
+        except OSError as exc:
+            raise _io_error(exc, "the site") from exc
+        yield tree
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+
+
 def write_site(
     files: Iterable[OutputFile],
+    tree: _Staging,
     target: Path,
     *,
     finalize: Callable[[Path], Iterable[OutputFile]] | None = None,
     note: Callable[[], bytes] | None = None,
     spare: Path | None = None,
 ) -> WriteReport:
-    """Build the new tree next to `target`, carrying unchanged files over, then swap it in.
+    """Write `files` into `tree` (from `staging_tree`), carrying unchanged files over, then swap
+    it in for `target`.
 
     A failure or kill at any point leaves the previous `target` untouched. Unchanged files are
     hard links to the previous build's, so their mtimes stay and rsync-style deploys see no
@@ -295,16 +321,12 @@ def write_site(
     from it instead of an empty folder (see `_Staging`).
     """
     target = _lexical(target)
-    parent = target.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    _sweep(parent, target.name)
-    staging = parent / f"{_TMP_PREFIX}{target.name}-{os.getpid()}"
+    staging = Path(tree.base)
     count = size = changed = 0
     written: set[str] = set()
     plain_dirs: set[str] = set()  # folders of the previous build checked for links
     current = "the site"
     try:
-        tree = _Staging(staging, spare)
         base = tree.base
         # What the spare held and this build did not write goes before `finalize` reads the
         # tree (the search index must not find a deleted paper's page).
@@ -349,12 +371,8 @@ def write_site(
         _fault_point("write:before-swap")
         current = "the site"
         _swap(staging, target, spare)
-    except BaseException as exc:
-        # Not kept as the next spare: whatever made this build fail may be in it.
-        shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(exc, OSError):
-            raise _io_error(exc, current) from exc
-        raise
+    except OSError as exc:
+        raise _io_error(exc, current) from exc
     return WriteReport(count, size, changed)
 
 
@@ -396,6 +414,12 @@ class _Staging:
             self.left = {}
             _abandon(path)
         path.mkdir()
+
+    def folders(self, names: Iterable[str]) -> None:
+        """`folder` for each of `names`, checked as output paths first."""
+        for name in names:
+            _safe_parts(name)
+            self.folder(name)
 
     def folder(self, name: str) -> None:
         """Make sure `name` (and each folder above it) is a real folder of the tree."""

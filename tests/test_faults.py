@@ -10,10 +10,11 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sitegen import parallel, reuse, search, write
+from sitegen import feeds, parallel, related, reuse, search, write
 from sitegen.build import build
 from sitegen.cache import FOLDER
 from sitegen.cli import main
@@ -491,6 +492,44 @@ def test_a_rebuild_after_a_cold_build_starts_from_a_linked_copy_of_the_site(
     assert reused == [True]
     assert not list((root / FOLDER).glob("*.partial"))
     assert_built_as_from_nothing(cli, root, tmp_path)
+
+
+def test_paper_folders_are_made_while_the_views_wait_for_related_papers(
+    cli: Callable[..., Result],
+    built: tuple[Path, dict[str, bytes], dict[str, bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root, _, _ = built
+    shutil.rmtree(root / "_site")
+    seen: list[list[str]] = []
+    rank = related.related_papers
+
+    def ranked(*args: Any, **kwargs: Any) -> Any:
+        (staging,) = root.glob(".sitegen-tmp-_site-*")
+        seen.append(sorted(p.name for p in (staging / "papers").iterdir()))
+        return rank(*args, **kwargs)
+
+    monkeypatch.setattr(related, "related_papers", ranked)
+    assert cli(root).returncode == 0
+    assert seen == [sorted(p.name for p in (root / "_site/papers").iterdir())]
+
+
+def test_a_build_failing_before_the_write_stage_removes_its_staging_tree(
+    cli: Callable[..., Result],
+    built: tuple[Path, dict[str, bytes], dict[str, bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root, before, _ = built
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise SitegenError("the feeds broke")
+
+    monkeypatch.setattr(feeds, "channels", broken)
+    (root / "seeds/2025-03-12.txt").write_text(feed(12, ["Second Day Paper"]))
+    result = cli(root)
+    assert result.returncode == 1 and "the feeds broke" in result.stderr
+    assert snapshot(root / "_site") == before
+    assert strays(root) == []
 
 
 def test_the_spare_copy_links_files_and_never_follows_links(tmp_path: Path) -> None:
