@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -337,3 +340,161 @@ def test_seed_titles_render_alike_on_both_paths() -> None:
     for title in titles:
         assert renderer.inline(title) == renderer._inline(title)
         assert markup.to_plain(title) == markup._to_plain(title)
+
+
+# --- the front matter fast path ---------------------------------------------------------------
+
+# Scalars that PyYAML reads as something else than they look, or only with care, and text.
+_TRICKY_SCALARS = st.one_of(
+    st.sampled_from(
+        [
+            "yes",
+            "No",
+            "on",
+            "OFF",
+            "null",
+            "~",
+            "0",
+            "007",
+            "1_000",
+            "12:30",
+            "0x1F",
+            "1e3",
+            ".5",
+            "-3",
+            "2025-03-11",
+            "2025-3-11",
+            "2025-02-30",
+            "2025-03-11 10:00",
+            "a: b",
+            "a #b",
+            "C#",
+            "a:",
+            "a'b",
+            "it''s",
+            "'",
+            "-",
+            "- a",
+            "? a",
+            "[a]",
+            "{a: 1}",
+            "&a",
+            "*a",
+            "!x",
+            "|",
+            ">",
+            "%",
+            "@x",
+            "`x",
+            "a\tb",
+            "a\x85b",
+            "a\u2028b",
+            "\ufeffa",
+            " a",
+            "a ",
+            "ü",
+            "ªa",
+            "Ⅻ",
+            "Ωmega: x",
+            "",
+        ]
+    ),
+    st.text(max_size=12),
+)
+_SIMPLE_VALUES = st.recursive(
+    st.one_of(
+        _TRICKY_SCALARS,
+        st.integers(-5, 10**6),
+        st.dates(min_value=date(1, 1, 1)),
+        st.booleans(),
+        st.none(),
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["date", "source", "rank", "on", "x y"]), inner, max_size=3
+        )
+    ),
+    max_leaves=10,
+)
+
+
+def _read_alike(raw: str) -> None:
+    """The fast path reads `raw` exactly as PyYAML does, or leaves it to PyYAML."""
+    fast = frontmatter._plain_mapping(raw)
+    if fast is None:
+        return
+    expected = yaml.load(raw, Loader=frontmatter._Loader)
+    assert fast == expected and type(fast) is type(expected)
+    assert repr(fast) == repr(expected)  # dates stay dates, ints ints, order kept
+
+
+@SETTINGS
+@given(meta=st.dictionaries(st.sampled_from([*KEYS, "on", "Null", "x-y"]), _SIMPLE_VALUES))
+def test_front_matter_as_sitegen_writes_it_reads_as_pyyaml_reads_it(meta: dict[str, Any]) -> None:
+    text = frontmatter.dump(meta, "body")
+    _read_alike(text[len("---\n") : text.index("\n---\n") + 1])
+
+
+@SETTINGS
+@given(parts=st.lists(st.one_of(st.sampled_from(YAML_FRAGMENTS), _TRICKY_SCALARS), max_size=30))
+def test_any_front_matter_reads_as_pyyaml_reads_it(parts: list[str]) -> None:
+    raw = "".join(parts)
+    # Text PyYAML refuses must be declined: accepted, it fails the load in _read_alike.
+    _read_alike(raw if raw.endswith("\n") else raw + "\n")
+
+
+def test_every_page_of_the_seed_site_takes_the_fast_path(settled_seed: Path) -> None:
+    pages = sorted((settled_seed / "content/papers").glob("*.md"))
+    assert pages
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        raw = text[len("---\n") : text.index("\n---\n") + 1]
+        assert frontmatter._plain_mapping(raw) is not None, page.name
+        _read_alike(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "title: a #b\n",  # a comment
+        "title: C#\n",
+        "title: yes\n",
+        "on: x\n",
+        "x: 1_000\n",
+        "x: 12:30\n",  # sexagesimal: 750
+        "x: 0o17\n",
+        "x: 017\n",
+        "x: 2025-3-11\n",
+        "x: 2025-03-11\n",
+        "x: 7bbf47a6dfa4c6a0\n",
+        "x: 1e3\n",
+        "x: ~\n",
+        "x: =\n",
+        "x: <<\n",
+        "title: a\n  b\n",  # one scalar over two lines
+        "tags:\n- a\n  b\n",
+        "tags:\n  - a\n",
+        "tags:\n- a: 1\n  b: 2\n- c\n",
+        "tags:\n- a: 1\n  a: 2\n",
+        "tags:\n\nx: 1\n",
+        "tags:\nx: 1\n",
+        "x: 'a''b'\n",
+        "x: 'a'b'\n",
+        "x: 'a: b'\n",
+        "x: ''\n",
+        "x: []\n",
+        "x: {}\n",
+        "x:  a\n",
+        "x: a\ny: b\nx: c\n",
+        "x: ünï: y\n",
+        "x: ünï\n",
+    ],
+)
+def test_tricky_front_matter_reads_as_pyyaml_reads_it(raw: str) -> None:
+    try:
+        yaml.load(raw, Loader=frontmatter._Loader)
+    except yaml.YAMLError:
+        assert frontmatter._plain_mapping(raw) is None
+        return
+    _read_alike(raw)
