@@ -13,12 +13,13 @@ import hashlib
 import io
 import os
 import pickle
+import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sitegen import cache
+from sitegen import cache, write
 from sitegen.models import Carried, OutputFile
 from sitegen.views import DayView, PaperView, TagView
 
@@ -216,4 +217,34 @@ class Ledger:
             except OSError:
                 continue
             records[name] = Record(key, stat.st_size, stat.st_ino, stat.st_mtime_ns, marked, digest)
-        cache.write_pickle(path, {"format": _FORMAT, "records": records})
+        cache.write_pickle(path, {"format": _FORMAT, "target": self._base, "records": records})
+        self._forget_gone_folders()
+
+    def _forget_gone_folders(self) -> None:
+        """Delete the ledger and spare tree of each other output folder that no longer exists.
+
+        A spare holds hard links to its folder's files: once the folder is deleted (a changed
+        `--out`, a removed copy), the spare alone keeps that whole site on disk.
+        """
+        assert self.folder is not None
+        mine = self._file()
+        for other in self.folder.glob(f"{LEDGER_PREFIX}*.pickle"):
+            if other == mine:
+                continue
+            loaded = cache.read_pickle(other)
+            target = loaded.get("target") if isinstance(loaded, dict) else None
+            if not isinstance(target, str) or os.path.lexists(target):
+                continue  # still there, or a ledger that does not say where (older or damaged)
+            where = other.name.removeprefix(LEDGER_PREFIX).removesuffix(".pickle")
+            spare = self.folder / f"{SPARE_PREFIX}{where}"
+            write.drop_partial_spare(spare)
+            _remove(spare)
+            other.unlink(missing_ok=True)
+
+
+def _remove(path: Path) -> None:
+    """Delete a file, a link (never what it points to) or a folder, if there."""
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    elif path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)

@@ -645,3 +645,29 @@ def test_missing_target_is_restored_from_the_fallback_swap(tmp_path: Path) -> No
     with write.output_lock(parent / "_site"):
         write._sweep(parent, "_site")
     assert (parent / "_site/index.html").read_text() == "old"
+
+
+def test_the_cache_forgets_an_output_folder_that_is_gone(
+    cli: Callable[..., Result], built: tuple[Path, dict[str, bytes], dict[str, bytes]]
+) -> None:
+    """Its spare tree would otherwise keep that whole site on disk, as the only links left."""
+    root, _, _ = built
+    cache_folder = root / FOLDER
+    assert cli(root, "--out", "other").returncode == 0
+    (root / "seeds/2025-03-12.txt").write_text(feed(12, ["Second Day Paper"]))
+    assert cli(root, "--out", "other").returncode == 0  # a swap: it leaves other/'s spare
+    ledgers = sorted(cache_folder.glob(f"{reuse.LEDGER_PREFIX}*"))
+    spares = sorted(cache_folder.glob(f"{reuse.SPARE_PREFIX}*"))
+    assert len(ledgers) == 2 and len(spares) == 1
+    (root / "seeds/2025-03-13.txt").write_text(feed(13, ["Third Day Paper"]))
+    assert cli(root).returncode == 0  # other/ is still there: its records stay
+    assert set(ledgers) <= set(cache_folder.glob(f"{reuse.LEDGER_PREFIX}*"))
+    assert spares[0].is_dir()
+    shutil.rmtree(root / "other")
+    (root / "seeds/2025-03-14.txt").write_text(feed(14, ["Fourth Day Paper"]))
+    assert cli(root).returncode == 0
+    (kept,) = cache_folder.glob(f"{reuse.LEDGER_PREFIX}*")
+    assert kept in ledgers and not spares[0].exists()
+    assert sorted(cache_folder.glob(f"{reuse.SPARE_PREFIX}*")) == [
+        cache_folder / f"{reuse.SPARE_PREFIX}{kept.stem.removeprefix(reuse.LEDGER_PREFIX)}"
+    ]
