@@ -336,7 +336,10 @@ def _build(
                 # all over this process's heap, and each render worker that allocates into them
                 # copies the memory page they sit in (a 100k build took 300 s instead of 90 s).
                 lists()
-            site_views = views.build_views(site, config, url_map, folders_then(lists))
+            # Above OVERLAP_MAX_PAPERS nothing is left to wait for: the write stage makes the
+            # folders while the workers render (at 100k, 2.7 s sooner than here).
+            waited = folders_then(lists) if overlap else lists
+            site_views = views.build_views(site, config, url_map, waited)
         site = replace(site, related=lists())
         channels = feeds.channels(site_views, config, url_map)  # the feeds, and the /feeds/ page
         # Pages stream from the renderer into the write stage's staging folder: only a chunk of
