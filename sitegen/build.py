@@ -387,9 +387,7 @@ def _build(
             return shortcut.note(settled, report) if settled else b""
 
         with report.stage("render+write"):
-            written = write.write_site(
-                outputs, tree, config.output_dir, finalize=finalize, note=note, spare=spare
-            )
+            written = write.write_site(outputs, tree, finalize=finalize, note=note)
         report.files, report.bytes, report.changed = written.files, written.bytes, written.changed
     if ledger is not None:
         ledger.save(tally.keyed)

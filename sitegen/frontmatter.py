@@ -143,10 +143,10 @@ def _plain_mapping(raw: str) -> dict[str, Any] | None:
                 return None  # `key:` with no list under it is null
             items = item = None
             if rest:
-                entry = _entry(line)
-                if entry is None:
+                value = _scalar(rest[1:]) if rest[0] == " " else _NOT_SIMPLE
+                if value is _NOT_SIMPLE:
                     return None
-                meta[key] = entry[1]
+                meta[key] = value
             else:
                 items = meta[key] = []
     if items is not None and not items:

@@ -13,7 +13,6 @@ import hashlib
 import io
 import os
 import pickle
-import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,15 +235,5 @@ class Ledger:
             if not isinstance(target, str) or os.path.lexists(target):
                 continue  # still there, or a ledger that does not say where (older or damaged)
             where = other.name.removeprefix(LEDGER_PREFIX).removesuffix(".pickle")
-            spare = self.folder / f"{SPARE_PREFIX}{where}"
-            write.drop_partial_spare(spare)
-            _remove(spare)
+            write.drop_spare(self.folder / f"{SPARE_PREFIX}{where}")
             other.unlink(missing_ok=True)
-
-
-def _remove(path: Path) -> None:
-    """Delete a file, a link (never what it points to) or a folder, if there."""
-    if path.is_symlink() or path.is_file():
-        path.unlink(missing_ok=True)
-    elif path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)

@@ -288,7 +288,7 @@ def staging_tree(target: Path, spare: Path | None = None) -> Iterator[_Staging]:
     path = parent / f"{_TMP_PREFIX}{target.name}-{os.getpid()}"
     try:
         try:
-            tree = _Staging(path, spare)
+            tree = _Staging(path, target, spare)
         except OSError as exc:
             raise _io_error(exc, "the site") from exc
         yield tree
@@ -300,14 +300,12 @@ def staging_tree(target: Path, spare: Path | None = None) -> Iterator[_Staging]:
 def write_site(
     files: Iterable[OutputFile],
     tree: _Staging,
-    target: Path,
     *,
     finalize: Callable[[Path], Iterable[OutputFile]] | None = None,
     note: Callable[[], bytes] | None = None,
-    spare: Path | None = None,
 ) -> WriteReport:
     """Write `files` into `tree` (from `staging_tree`), carrying unchanged files over, then swap
-    it in for `target`.
+    it in for its target.
 
     A failure or kill at any point leaves the previous `target` untouched. Unchanged files are
     hard links to the previous build's, so their mtimes stay and rsync-style deploys see no
@@ -317,10 +315,10 @@ def write_site(
     pages) and its files are written there too; `note()` is then appended to the marker file,
     published in the same swap as the pages it describes.
 
-    `spare`, on the same file system, keeps the tree the swap takes out: the next build starts
-    from it instead of an empty folder (see `_Staging`).
+    The tree's spare, on the same file system, keeps the tree the swap takes out: the next
+    build starts from it instead of an empty folder (see `_Staging`).
     """
-    target = _lexical(target)
+    target, spare = tree.target, tree.spare
     staging = Path(tree.base)
     count = size = changed = 0
     written: set[str] = set()
@@ -390,8 +388,10 @@ class _Staging:
     build did not claim is deleted before the swap.
     """
 
-    def __init__(self, path: Path, spare: Path | None) -> None:
+    def __init__(self, path: Path, target: Path, spare: Path | None) -> None:
         self.base = os.fspath(path)
+        self.target = target  # the output folder it will be swapped in for
+        self.spare = spare
         self.made: set[str] = {""}  # folders known to be real folders in the tree
         # What the spare held that this build has not claimed yet: True for a real folder.
         self.left: dict[str, bool] = {}
@@ -535,6 +535,15 @@ def make_spare(target: Path, spare: Path) -> bool:
 def drop_partial_spare(spare: Path) -> None:
     """Delete what an unfinished `make_spare` made (its process was stopped)."""
     shutil.rmtree(spare.with_name(f"{spare.name}{_PARTIAL_SUFFIX}"), ignore_errors=True)
+
+
+def drop_spare(spare: Path) -> None:
+    """Delete a spare tree and any half-made one; a link there is removed, never followed."""
+    drop_partial_spare(spare)
+    if spare.is_symlink() or spare.is_file():
+        spare.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(spare, ignore_errors=True)
 
 
 def _is_file(path: str, status: os.stat_result | None) -> bool:

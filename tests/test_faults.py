@@ -482,8 +482,8 @@ def test_a_rebuild_after_a_cold_build_starts_from_a_linked_copy_of_the_site(
     reused: list[bool] = []
     start = write._Staging.__init__
 
-    def recorded(tree: write._Staging, path: Path, spare: Path | None) -> None:
-        start(tree, path, spare)
+    def recorded(tree: write._Staging, path: Path, target: Path, spare: Path | None) -> None:
+        start(tree, path, target, spare)
         reused.append(tree.reused)
 
     monkeypatch.setattr(write._Staging, "__init__", recorded)
