@@ -7,11 +7,10 @@ import fnmatch
 import gc
 import os
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from itertools import chain
 from pathlib import Path
-from typing import TypeVar
 
 from sitegen import (
     cache,
@@ -19,6 +18,7 @@ from sitegen import (
     feeds,
     frontmatter,
     guard,
+    markup,
     parallel,
     related,
     render,
@@ -41,7 +41,6 @@ from sitegen.taxonomy import site_taxonomy
 # overlap made the peak 2.3 GB instead of 1.95. Above this many papers the related papers are
 # computed before the views instead of beside them (at 100k that costs about 12 s of 137 s).
 OVERLAP_MAX_PAPERS = 25_000
-R = TypeVar("R")
 
 
 def parse_seeds(config: Config, report: BuildReport) -> tuple[list[Paper], dict[str, int]]:
@@ -298,50 +297,49 @@ def _build(
         merged = replace(merged, pages={}, parsed={})  # loaded: not needed again
     cache.active().release("frontmatter")  # nor their parsed front matter
     _return_freed_memory()
+    url_map = urls.UrlMap(config.base_url)
+    # Related papers (one process) and views and feeds (this one) need only the loaded site:
+    # they run side by side, and the views take the related lists when they are done. On a big
+    # site the views wait for the related papers (see OVERLAP_MAX_PAPERS).
+    docs = related.documents(site.papers)
+    overlap = len(docs) <= OVERLAP_MAX_PAPERS
+    folder = cache.active().folder
+    memory = folder / related.MODEL_FILE if folder is not None else None
+
+    def related_lists() -> dict[str, tuple[str, ...]]:
+        # A plain dict: it may cross a pipe.
+        return dict(related.related_papers(docs, memory=memory))
+
     spare = ledger.spare_tree() if ledger is not None else None
-    spare_ready()  # the staging tree starts from it
-    with write.staging_tree(config.output_dir, spare) as tree:
-        url_map = urls.UrlMap(config.base_url)
-        # Related papers (one process) and paper views (this one) need only the loaded site: they
-        # run side by side, and the views take the related lists when they are done. On a big site
-        # the views wait for the related papers (see OVERLAP_MAX_PAPERS).
-        docs = related.documents(site.papers)
-        overlap = len(docs) <= OVERLAP_MAX_PAPERS
-
-        folder = cache.active().folder
-        memory = folder / related.MODEL_FILE if folder is not None else None
-
-        def related_lists() -> dict[str, tuple[str, ...]]:
-            # A plain dict: it may cross a pipe.
-            return dict(related.related_papers(docs, memory=memory))
-
-        def folders_then(lists: Callable[[], R]) -> Callable[[], R]:
-            """`lists`, after making each paper's folder in the staging tree: on a cold build the
-            views wait a second or more for the related papers, and the write stage would
-            otherwise make these 10,000 folders (at 10k papers) while the pages render."""
-
-            def made() -> R:
-                tree.folders(urls.paper_path(p.slug).rpartition("/")[0] for p in site.papers)
-                return lists()
-
-            return made
-
-        with (
-            report.stage("related+views"),
-            _settled(),
-            parallel.background(related_lists, jobs, len(docs)) as lists,
-        ):
-            if not overlap:
+    with ExitStack() as stack:
+        # Forked first: it is the longest task of a rebuild, and the staging tree can wait.
+        lists = stack.enter_context(parallel.background(related_lists, jobs, len(docs)))
+        if not overlap:
+            with _settled():
                 # Still in the forked process: computed here, its garbage would leave free slots
                 # all over this process's heap, and each render worker that allocates into them
                 # copies the memory page they sit in (a 100k build took 300 s instead of 90 s).
                 lists()
-            # Above OVERLAP_MAX_PAPERS nothing is left to wait for: the write stage makes the
-            # folders while the workers render (at 100k, 2.7 s sooner than here).
-            waited = folders_then(lists) if overlap else lists
-            site_views = views.build_views(site, config, url_map, waited)
+        spare_ready()  # the staging tree starts from it
+        tree = stack.enter_context(write.staging_tree(config.output_dir, spare))
+        with report.stage("related+views"), _settled():
+            # A rebuild makes each paper's details only for the pages it renders (views.py), so
+            # it leaves the other papers' cached Markdown unread: kept for the next build.
+            lazy = ledger is not None and bool(ledger.records)
+            if lazy:
+                cache.active().retain(*markup.NAMESPACES)
+            unlinked = views.UnlinkedViews(site, config, url_map, lazy=lazy)
+            # The feeds, and the /feeds/ page: they show no related papers.
+            channels = feeds.channels(unlinked.views, config, url_map)
+            if overlap:
+                # On a cold build the related papers take a second or more longer than this,
+                # and the write stage would otherwise make these 10,000 folders (at 10k papers)
+                # while the pages render. Above OVERLAP_MAX_PAPERS nothing is left to wait
+                # for: the write stage makes them while the workers render (at 100k, 2.7 s
+                # sooner than here).
+                tree.folders(urls.paper_path(p.slug).rpartition("/")[0] for p in site.papers)
+            site_views = unlinked.link(lists())
         site = replace(site, related=lists())
-        channels = feeds.channels(site_views, config, url_map)  # the feeds, and the /feeds/ page
         # Pages stream from the renderer into the write stage's staging folder: only a chunk of
         # pages is in memory at a time, and the search index is built from the written folder.
         tally = _Tally(config.search)

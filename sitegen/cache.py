@@ -183,6 +183,7 @@ class Cache:
         self._used: dict[str, dict[bytes, bytes]] = {}
         self._dirty: set[str] = set()
         self._released: set[str] = set()
+        self._retained: set[str] = set()
         # Kept only in a forked worker (see start_worker), for what it sends back:
         # the entries it computed, so that it need not walk (and so copy, page by page) every
         # entry it inherited to find them; and the keys it found, so that the main process
@@ -330,10 +331,20 @@ class Cache:
         self._dirty.discard(namespace)
         self._released.add(namespace)
 
+    def retain(self, *namespaces: str) -> None:
+        """Save these tables with every entry they held, not only the ones this build used.
+
+        For a build that skips work whose results it will want again (views.py's details):
+        the next build that uses a whole table saves only what it used again.
+        """
+        self._retained.update(namespaces)
+
     def _save_table(self, namespace: str) -> None:
         used = self._used[namespace]
         if self.folder is None:
             return
+        if namespace in self._retained:
+            used = {**self._stored[namespace], **used}
         if namespace not in self._dirty and used.keys() == self._stored[namespace].keys():
             return
         self.folder.mkdir(parents=True, exist_ok=True)

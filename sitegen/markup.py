@@ -130,6 +130,11 @@ def split_math(text: str) -> list[str]:
 _INERT = re.compile(r"(?:[^\W_]|[ ,.:;?!'\"()/+=%@-])*")
 
 
+# The cache tables of the conversions below.
+_PLAIN, _BLOCK, _INLINE = "plain", "markdown-block", "markdown-inline"
+NAMESPACES = (_PLAIN, _BLOCK, _INLINE)
+
+
 def is_inert(text: str) -> bool:
     """True if `text` needs no conversion: to_plain() gives it back, inline() escapes `"`."""
     return (
@@ -144,7 +149,7 @@ def to_plain(text: str) -> str:
     """Unicode plain text without markup, for <title>, meta tags, slugs and feed titles."""
     if is_inert(text):
         return text
-    return cache.memo("plain", (text,), lambda: _to_plain(text))
+    return cache.memo(_PLAIN, (text,), lambda: _to_plain(text))
 
 
 def _to_plain(text: str) -> str:
@@ -214,7 +219,7 @@ class Renderer:
 
     def block(self, text: str) -> str:
         """A body of Markdown (an abstract, a page) to HTML."""
-        return cache.memo("markdown-block", (text,), lambda: self._block(text))
+        return cache.memo(_BLOCK, (text,), lambda: self._block(text))
 
     def _block(self, text: str) -> str:
         source = latex_to_markdown(clean_text(text))
@@ -225,7 +230,7 @@ class Renderer:
         """A one-line text (a title) to inline HTML without a wrapping paragraph."""
         if is_inert(text):
             return text.replace('"', "&quot;")  # what markdown-it's escapeHtml leaves to do
-        return cache.memo("markdown-inline", (text,), lambda: self._inline(text))
+        return cache.memo(_INLINE, (text,), lambda: self._inline(text))
 
     def _inline(self, text: str) -> str:
         source = latex_to_markdown(clean_text(text))

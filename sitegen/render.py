@@ -18,7 +18,7 @@ from sitegen.config import Config
 from sitegen.errors import ConfigError
 from sitegen.models import OutputFile, Site
 from sitegen.search import BUNDLE_DIR, SEARCH_PAGE
-from sitegen.views import PaperView, SiteViews
+from sitegen.views import PaperView, SiteViews, ViewField
 
 PACKAGE_THEMES = Path(__file__).parent / "themes"
 PAPER_TEMPLATE = "paper.html"
@@ -177,7 +177,11 @@ class SiteRenderer:
 
     def render(self, job: PageJob) -> OutputFile:
         """A planned job's page."""
-        html = self.env.get_template(job.template).render(**job.context)
+        context = {
+            name: value.value() if type(value) is ViewField else value
+            for name, value in job.context.items()
+        }
+        html = self.env.get_template(job.template).render(**context)
         return OutputFile(job.out_path, html.encode("utf-8"), job.key)
 
     def paginated(
@@ -253,7 +257,7 @@ def _page_jobs(
         yield PageJob(
             PAPER_TEMPLATE,
             urls.paper_path(view.slug),
-            {"paper": view, "title": view.title, "description": view.description},
+            {"paper": view, "title": view.title, "description": ViewField(view, "description")},
         )
     yield PageJob("tags.html", urls.tags_index_path(), {"tags": views.tags, "title": "Tags"})
     for tag in views.tags:

@@ -20,7 +20,7 @@ from typing import Any
 
 from sitegen import cache, write
 from sitegen.models import Carried, OutputFile
-from sitegen.views import DayView, PaperView, TagView
+from sitegen.views import DayView, PaperView, TagView, ViewField
 
 LEDGER_PREFIX = "outputs-"  # one ledger per output folder: `outputs-<hash of its path>.pickle`
 SPARE_PREFIX = "spare-"  # and one spare tree: `spare-<hash of its path>/`
@@ -99,6 +99,8 @@ class PageKeys:
             return _framed(b"s", value.encode("utf-8", "surrogatepass"))
         if type(value) is PaperView and value.digest:
             return _framed(b"v", value.digest.encode())
+        if type(value) is ViewField and value.view.digest:
+            return _framed(b"f", f"{value.view.digest}\0{value.name}".encode())
         # Immutable, and kept alive below: the same id is the same value for the whole build.
         shared = type(value) is tuple or type(value) in _SHARED_VIEWS
         if shared:

@@ -6,8 +6,9 @@ import hashlib
 import re
 import weakref
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
@@ -63,6 +64,23 @@ class PaperView:
     # A hash of everything above, from the inputs that decide it: two views with one digest are
     # equal, so a page listing this paper can be keyed by it (reuse.py) without pickling it.
     digest: str = ""
+    # What gives the fields of a view made without its details (`_details`, `build_views`).
+    _details: Callable[[], dict[str, object]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    if not TYPE_CHECKING:  # to mypy, an attribute that is not a field stays an error
+
+        def __getattr__(self, name: str) -> object:
+            # Called only for a field not set: a view made without its details takes them now.
+            # Dunder names are protocols (Jinja asks for `__html__`), never details.
+            details = None if name.startswith("__") else object.__getattribute__(self, "_details")
+            if details is None:
+                raise AttributeError(name)
+            for field_name, value in details().items():
+                object.__setattr__(self, field_name, value)
+            object.__setattr__(self, "_details", None)
+            return object.__getattribute__(self, name)
 
     @property
     def bibtex(self) -> str:
@@ -77,6 +95,21 @@ class PaperView:
     def citation_meta(self) -> tuple[tuple[str, str], ...]:
         """(name, content) of the citation_* meta tags."""
         return citation.meta_tags(self.cite) if self.cite else ()
+
+
+@dataclass(frozen=True, slots=True)
+class ViewField:
+    """A page's context value that is a field of a paper's view, read when the page renders.
+
+    A page key stands for it by the view's digest (reuse.py), so a page carried over never
+    makes the details of its view (see `build_views`).
+    """
+
+    view: PaperView
+    name: str
+
+    def value(self) -> object:
+        return getattr(self.view, self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,22 +183,6 @@ def found_links(paper: PaperPage) -> tuple[LinkView, ...]:
     return tuple(LinkView(_link_label(url), url) for url in seen)
 
 
-def paper_view(
-    paper: PaperPage,
-    config: Config,
-    url_map: urls.UrlMap,
-    renderer: markup.Renderer,
-    tag_labels: dict[str, str],
-) -> PaperView:
-    """The view of one paper, before its links to neighbours and related papers are added.
-
-    Its Markdown and plain text come from the cache. Its digest hashes the inputs that decide
-    the view (a dataclass's repr names every field unambiguously), not the view itself.
-    """
-    digest = _digest(*_view_key(paper, config, url_map, tag_labels))
-    return _paper_view(paper, config, url_map, renderer, tag_labels, digest)
-
-
 def _digest(*parts: str) -> str:
     # One encode and one update: per part, they cost more than hashing the text.
     framed = "".join([f"{len(part)}\0{part}" for part in parts])
@@ -175,23 +192,22 @@ def _digest(*parts: str) -> str:
 def _view_key(
     paper: PaperPage, config: Config, url_map: urls.UrlMap, tag_labels: dict[str, str]
 ) -> tuple[str, str, str]:
+    """The inputs that decide a paper's view before its links: a dataclass's repr names every
+    field unambiguously."""
     labels = tuple((t, tag_labels.get(t, t)) for t in paper.tags)
     settings = (config.title, config.summary_chars, url_map.base_url)
     return repr(paper), repr(labels), repr(settings)
 
 
-def _paper_view(
+def _details(
     paper: PaperPage,
     config: Config,
     url_map: urls.UrlMap,
     renderer: markup.Renderer,
     tag_labels: dict[str, str],
-    digest: str,
-) -> PaperView:
-    path = urls.paper_path(paper.slug)
-    absolute = url_map.absolute(path)
-    # Listed by two feeds on one day is still one day.
-    days = tuple(_day_link(d, url_map) for d in dict.fromkeys(a.day for a in paper.appearances))
+) -> dict[str, object]:
+    """The fields of a paper's view that cost the most, by name: the rest are made by `_view`.
+    Its Markdown and plain text come from the cache."""
     plain_body = markup.to_plain(paper.body)
     plain_title = markup.to_plain(paper.title)
     cite = citation.CitationInput(
@@ -199,64 +215,67 @@ def _paper_view(
         abstract=plain_body,
         authors=paper.authors,
         day=paper.first_day,
-        url=absolute,
+        url=url_map.absolute(urls.paper_path(paper.slug)),
         arxiv_id=paper.arxiv_id,
         keywords=tuple(tag_labels.get(t, t) for t in paper.tags),
         site_title=config.title,
         title_source=paper.title,
     )
-    return PaperView(
-        slug=paper.slug,
-        title_html=Markup(renderer.inline(paper.title)),
-        title=plain_title,
-        url=url_map.url(path),
-        absolute_url=absolute,
-        abstract_html=Markup(renderer.block(paper.body)),
-        summary=markup.shorten(plain_body, config.summary_chars),
-        description=markup.shorten(plain_body, 160),
-        first_day=days[0],
-        days=days,
-        tags=tuple(
+    return {
+        "title_html": Markup(renderer.inline(paper.title)),
+        "abstract_html": Markup(renderer.block(paper.body)),
+        "summary": markup.shorten(plain_body, config.summary_chars),
+        "description": markup.shorten(plain_body, 160),
+        "tags": tuple(
             LinkView(tag_labels.get(t, t), url_map.url(urls.tag_path(t))) for t in paper.tags
         ),
-        links=found_links(paper),
-        arxiv_id=paper.arxiv_id,
-        authors=paper.authors,
-        abstract=plain_body,
-        arxiv_url=citation.arxiv_abs_url(paper.arxiv_id) if paper.arxiv_id else None,
-        pdf_url=citation.arxiv_pdf_url(paper.arxiv_id) if paper.arxiv_id else None,
-        cite=cite,
-        version=paper.version,
-        revised=_day_link(paper.revised, url_map) if paper.revised else None,
-        digest=digest,
-    )
+        "links": found_links(paper),
+        "arxiv_id": paper.arxiv_id,
+        "authors": paper.authors,
+        "abstract": plain_body,
+        "arxiv_url": citation.arxiv_abs_url(paper.arxiv_id) if paper.arxiv_id else None,
+        "pdf_url": citation.arxiv_pdf_url(paper.arxiv_id) if paper.arxiv_id else None,
+        "cite": cite,
+        "version": paper.version,
+        "revised": _day_link(paper.revised, url_map) if paper.revised else None,
+    }
 
 
-def _linked(
-    by_slug: dict[str, PaperView], site: Site, related_slugs: Mapping[str, tuple[str, ...]]
-) -> None:
-    """Link each paper to its neighbours on the first day it was listed and to its related
-    papers, by title and URL (a LinkView, never a PaperView), in one copy of its view."""
-    neighbours: dict[str, tuple[LinkView | None, LinkView | None]] = {}
+def _view(
+    paper: PaperPage,
+    link: LinkView,
+    url_map: urls.UrlMap,
+    neighbours: tuple[LinkView | None, LinkView | None],
+    details: Callable[[], dict[str, object]],
+) -> PaperView:
+    """A paper's view with its cheap fields set but `related` and `digest` (set by
+    `UnlinkedViews.link`); `details` gives the rest on first use."""
+    view = object.__new__(PaperView)
+    # Listed by two feeds on one day is still one day.
+    days = tuple(_day_link(d, url_map) for d in dict.fromkeys(a.day for a in paper.appearances))
+    for name, value in (
+        ("slug", paper.slug),
+        ("title", link.label),
+        ("url", link.url),
+        ("absolute_url", url_map.absolute(urls.paper_path(paper.slug))),
+        ("first_day", days[0]),
+        ("days", days),
+        ("prev_in_day", neighbours[0]),
+        ("next_in_day", neighbours[1]),
+        ("_details", details),
+    ):
+        object.__setattr__(view, name, value)
+    return view
+
+
+def _neighbours(site: Site) -> dict[str, tuple[str | None, str | None]]:
+    """Each paper's neighbours on the first day it was listed, in that day's feed order."""
+    found: dict[str, tuple[str | None, str | None]] = {}
     for day in site.days:
         own = [p.slug for p in day.papers if p.first_day == day.day]
         for i, slug in enumerate(own):
-            prev_slug = own[i - 1] if i > 0 else None
-            next_slug = own[i + 1] if i + 1 < len(own) else None
-            neighbours[slug] = (_neighbour(by_slug, prev_slug), _neighbour(by_slug, next_slug))
-    for slug, view in by_slug.items():
-        prev_in_day, next_in_day = neighbours.get(slug, (None, None))
-        others = related_slugs.get(slug, ())
-        related = tuple(LinkView(by_slug[o].title, by_slug[o].url) for o in others)
-        if prev_in_day is None and next_in_day is None and not related:
-            continue
-        by_slug[slug] = replace(
-            view,
-            prev_in_day=prev_in_day,
-            next_in_day=next_in_day,
-            related=related,
-            digest=_digest(view.digest, *_link_parts(prev_in_day, next_in_day, related)),
-        )
+            found[slug] = (own[i - 1] if i > 0 else None, own[i + 1] if i + 1 < len(own) else None)
+    return found
 
 
 def _link_parts(
@@ -272,12 +291,6 @@ def _link_parts(
         yield from (link.label, link.url)
 
 
-def _neighbour(by_slug: dict[str, PaperView], slug: str | None) -> LinkView | None:
-    if slug is None:
-        return None
-    return LinkView(by_slug[slug].title, by_slug[slug].url)
-
-
 def prerender(paper: PaperPage, renderer: markup.Renderer) -> None:
     """Fill the cache with a paper's costly text conversions, as `paper_view` will ask for them.
 
@@ -290,22 +303,70 @@ def prerender(paper: PaperPage, renderer: markup.Renderer) -> None:
     renderer.block(paper.body)
 
 
-def build_views(
-    site: Site,
-    config: Config,
-    url_map: urls.UrlMap,
-    related: Callable[[], Mapping[str, tuple[str, ...]]] | None = None,
-) -> SiteViews:
-    """Every view the templates and feeds use.
+class UnlinkedViews:
+    """Every view the templates and feeds use, before the paper views link to related papers.
 
-    The related papers are `site.related`, or what `related()` returns: it is called once the
-    paper views are built, so a caller can compute them meanwhile in another process.
+    Each paper view's digest, URLs, days, plain title and day neighbours are made here; its
+    details (Markdown, plain text, citation: `_details`) here too, or when first read if
+    `lazy`. A rebuild that carries most pages over reads the details of the pages it renders
+    and of the feeds' entries only; making all of them took a third of such a build.
+
+    Until `link` gives them their related papers, the views have details but no `related` and
+    no `digest`: enough for the feeds, which can so be made while the related papers are
+    computed elsewhere.
     """
-    renderer = markup.default_renderer()
-    labels = {t.slug: t.label for t in site.tags}
-    by_slug = {p.slug: paper_view(p, config, url_map, renderer, labels) for p in site.papers}
-    _linked(by_slug, site, site.related if related is None else related())
 
+    def __init__(self, site: Site, config: Config, url_map: urls.UrlMap, *, lazy: bool) -> None:
+        renderer = markup.default_renderer()
+        labels = {t.slug: t.label for t in site.tags}
+
+        def details_of(paper: PaperPage) -> Callable[[], dict[str, object]]:
+            if lazy:
+                return lambda: _details(paper, config, url_map, renderer, labels)
+            made = _details(paper, config, url_map, renderer, labels)
+            return lambda: made
+
+        # What a link to each paper shows: one object, shared by every view linking to it.
+        self._targets = {
+            p.slug: LinkView(markup.to_plain(p.title), url_map.url(urls.paper_path(p.slug)))
+            for p in site.papers
+        }
+        self._digests = {
+            p.slug: _digest(*_view_key(p, config, url_map, labels)) for p in site.papers
+        }
+        neighbours = _neighbours(site)
+        by_slug: dict[str, PaperView] = {}
+        for paper in site.papers:
+            prev_slug, next_slug = neighbours.get(paper.slug, (None, None))
+            links = (
+                self._targets[prev_slug] if prev_slug else None,
+                self._targets[next_slug] if next_slug else None,
+            )
+            target = self._targets[paper.slug]
+            by_slug[paper.slug] = _view(paper, target, url_map, links, details_of(paper))
+        self.views = _site_views(site, by_slug, url_map)
+
+    def link(self, related: Mapping[str, tuple[str, ...]]) -> SiteViews:
+        """The views, each now with its related papers (most similar first) and its digest."""
+        for view in self.views.papers:
+            links = tuple(self._targets[o] for o in related.get(view.slug, ()))
+            digest = self._digests[view.slug]
+            if view.prev_in_day or view.next_in_day or links:
+                digest = _digest(digest, *_link_parts(view.prev_in_day, view.next_in_day, links))
+            # Views are set up once, here, before anything reads these two fields.
+            object.__setattr__(view, "related", links)
+            object.__setattr__(view, "digest", digest)
+        return self.views
+
+
+def build_views(
+    site: Site, config: Config, url_map: urls.UrlMap, *, lazy: bool = False
+) -> SiteViews:
+    """Every view the templates and feeds use, linked to `site.related` (UnlinkedViews)."""
+    return UnlinkedViews(site, config, url_map, lazy=lazy).link(site.related)
+
+
+def _site_views(site: Site, by_slug: dict[str, PaperView], url_map: urls.UrlMap) -> SiteViews:
     def tag_view(tag: Tag) -> TagView:
         return TagView(
             slug=tag.slug,

@@ -52,6 +52,27 @@ def test_saved_cache_serves_the_next_build_and_drops_unused_entries(tmp_path: Pa
     assert not third.has("ns", ("dropped",))
 
 
+def test_a_retained_table_keeps_the_entries_this_build_did_not_use(tmp_path: Path) -> None:
+    folder = tmp_path / cache.FOLDER
+    first = cache.Cache(folder)
+    for name in ("kept", "unused", "other"):
+        first.memo("ns", (name,), lambda name=name: name.upper())
+        first.memo("plain", (name,), lambda name=name: name.upper())
+    first.save()
+
+    lazy = cache.Cache(folder)
+    lazy.retain("ns")
+    assert lazy.memo("ns", ("kept",), lambda: "recomputed") == "KEPT"
+    lazy.memo("ns", ("new",), lambda: "NEW")
+    assert lazy.memo("plain", ("kept",), lambda: "recomputed") == "KEPT"
+    lazy.save()
+
+    later = cache.Cache(folder)
+    assert all(later.has("ns", (name,)) for name in ("kept", "unused", "other", "new"))
+    # Only the retained table: the other keeps exactly what was used, as before.
+    assert later.has("plain", ("kept",)) and not later.has("plain", ("unused",))
+
+
 def test_a_released_table_is_saved_then_read_back_whole(tmp_path: Path) -> None:
     folder = tmp_path / cache.FOLDER
     store = cache.Cache(folder)

@@ -87,18 +87,18 @@ def test_related_papers_before_the_views_give_the_same_site(
 
         def counted(*args: Any, **kwargs: Any) -> Any:
             forks_at.setdefault(name, len(forks))
-            if name == "build_views":
+            if name == "UnlinkedViews":
                 forks_at["running"] = _running(forks[-1][0])
             return function(*args, **kwargs)
 
         monkeypatch.setattr(module, name, counted)
 
     counting(build_module.content, "load_site")
-    counting(build_module.views, "build_views")
+    counting(build_module.views, "UnlinkedViews")
     first, _ = _build(_copy(seed_with_content, tmp_path / "first"), use_cache=True, jobs=2)
     assert first == serial
     # One child forked between loading and the views, the related papers' one, and done with.
-    assert forks_at["build_views"] == forks_at["load_site"] + 1
+    assert forks_at["UnlinkedViews"] == forks_at["load_site"] + 1
     assert forks_at["running"] == 0
 
 

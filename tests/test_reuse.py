@@ -7,18 +7,19 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
 from markupsafe import Markup
 
-from sitegen import feeds, reuse, search
+from sitegen import feeds, reuse, search, views, write
 from sitegen.build import build
-from sitegen.cache import FOLDER
+from sitegen.cache import FOLDER, read_pickle
 from sitegen.config import Config, load_config
-from sitegen.models import OutputFile
+from sitegen.models import OutputFile, PaperPage
 from sitegen.report import BuildReport
-from sitegen.views import DayLink, LinkView, PaperView, TagView
+from sitegen.views import DayLink, LinkView, PaperView, TagView, ViewField
 from tests.conftest import REPO
 
 
@@ -191,6 +192,64 @@ def test_a_view_with_a_digest_is_keyed_by_it() -> None:
     same_digest = replace(_view("a", "Other"), digest="d1")
     assert keys.key("x", {"paper": a}) == keys.key("x", {"paper": same_digest})
     assert keys.key("x", {"paper": a}) != keys.key("x", {"paper": replace(a, digest="d2")})
+
+
+def test_a_page_key_stands_for_a_view_field_by_the_views_digest() -> None:
+    keys = reuse.PageKeys(b"salt")
+    view = _view("a", "Alpha")
+    linked = replace(view, digest="d1")
+    key = keys.key("x", {"description": ViewField(linked, "description")})
+    assert key == keys.key(
+        "x", {"description": ViewField(replace(linked, summary="y"), "description")}
+    )
+    assert key != keys.key(
+        "x", {"description": ViewField(replace(view, digest="d2"), "description")}
+    )
+    assert key != keys.key("x", {"description": ViewField(linked, "summary")})
+    assert key != keys.key("x", {"description": "x"})
+    # Without a digest the field is keyed by the whole view.
+    assert keys.key("x", {"d": ViewField(view, "summary")}) != keys.key(
+        "x", {"d": ViewField(replace(view, summary="y"), "summary")}
+    )
+
+
+def test_a_rebuild_makes_the_details_only_of_the_views_it_shows(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild's paper views make their Markdown, plain text and citation when first read:
+    for the pages rendered again and the feeds' entries, not for every paper."""
+    config = site / "sitegen.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("feed_limit = 50", "feed_limit = 1"), encoding="utf-8")
+    _settle(site)
+    made: list[str] = []
+    details = views._details
+
+    def counted(paper: PaperPage, *args: Any) -> dict[str, object]:
+        made.append(paper.slug)
+        return details(paper, *args)
+
+    monkeypatch.setattr(views, "_details", counted)
+    rendered = _cached_entries(site, "markdown-block")
+    # Forget the last build's digest: this one runs every stage, and carries every page over.
+    (site / "_site" / write.MARKER).write_bytes(write.MARKER_TEXT)
+    report = _build(site)
+    assert report.carried == report.pages_written and report.changed == 0
+    # Only the feeds' entries: the newest paper of the site and of each tag.
+    tags = len(list((site / "_site" / "tags").glob("*/index.html")))
+    assert 0 < len(made) == len(set(made)) <= 1 + tags < report.papers
+    # The Markdown of the others, left unread, stays cached for a build that shows it.
+    assert len(rendered) >= report.papers
+    assert _cached_entries(site, "markdown-block") == rendered
+    made.clear()
+    _build(site, use_cache=False)
+    assert len(made) == report.papers  # a build from nothing makes them all, at once
+
+
+def _cached_entries(site: Path, namespace: str) -> set[bytes]:
+    saved = read_pickle(site / FOLDER / f"{namespace}.pickle")
+    assert isinstance(saved, dict)
+    return set(saved["entries"])
 
 
 def test_two_output_folders_keep_their_own_records(site: Path) -> None:
