@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
-from itertools import chain
+from itertools import chain, takewhile
 from pathlib import Path
 
 from sitegen import (
@@ -331,13 +331,12 @@ def _build(
             unlinked = views.UnlinkedViews(site, config, url_map, lazy=lazy)
             # The feeds, and the /feeds/ page: they show no related papers.
             channels = feeds.channels(unlinked.views, config, url_map)
-            if overlap:
-                # On a cold build the related papers take a second or more longer than this,
-                # and the write stage would otherwise make these 10,000 folders (at 10k papers)
-                # while the pages render. Above OVERLAP_MAX_PAPERS nothing is left to wait
-                # for: the write stage makes them while the workers render (at 100k, 2.7 s
-                # sooner than here).
-                tree.folders(urls.paper_path(p.slug).rpartition("/")[0] for p in site.papers)
+            # On a cold build the related papers take a second or more longer than this: the
+            # paper folders are made meanwhile, as many as there is time for. The write stage
+            # makes the rest (10,000 at 10k papers) while the workers render; the same `mkdir`
+            # there competes with them for the cores.
+            folders = (urls.paper_path(p.slug).rpartition("/")[0] for p in site.papers)
+            tree.folders(takewhile(lambda _: lists.running(), folders))
             site_views = unlinked.link(lists())
         site = replace(site, related=lists())
         # Pages stream from the renderer into the write stage's staging folder: only a chunk of

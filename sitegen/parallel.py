@@ -20,6 +20,7 @@ import gc
 import multiprocessing
 import os
 import pickle
+import select
 import signal
 import tempfile
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
@@ -118,6 +119,9 @@ class _Forked(Generic[R]):
             return self.task()
         cache.active().absorb(entries, hits)
         return value  # type: ignore[no-any-return]
+
+    def running(self) -> bool:
+        return not self.reaped and not select.select([self.done], [], [], 0)[0]
 
     def kill(self) -> None:
         with suppress(ProcessLookupError):
@@ -221,18 +225,34 @@ def map_ordered(
         yield from results
 
 
+class Later(Generic[R]):
+    """A result on its way: calling it gives the result (once computed, always the same)."""
+
+    def __init__(self, compute: Callable[[], R], child: _Forked[R] | None = None) -> None:
+        self._get = _once(compute)
+        self._child = child
+
+    def __call__(self) -> R:
+        return self._get()
+
+    def running(self) -> bool:
+        """True while a forked process still computes it: calling now would wait for it."""
+        return self._child is not None and self._child.running()
+
+
 @contextmanager
-def background(function: Callable[[], R], jobs: int, items: int) -> Iterator[Callable[[], R]]:
-    """Run `function` in a forked process while the caller goes on; yield a getter for its result.
+def background(function: Callable[[], R], jobs: int, items: int) -> Iterator[Later[R]]:
+    """Run `function` in a forked process while the caller goes on; yield its result to come.
 
     Worth it for a costly `function` over `items` items that overlaps other work; otherwise
-    the getter computes the result itself. What the process adds to the cache is taken back.
+    the result is computed when first asked for. What the process adds to the cache is taken
+    back.
     """
     if not _worth_forking(jobs, items):
-        yield _once(function)
+        yield Later(function)
         return
-    with _in_child(function) as result:
-        yield result
+    with _in_child(function) as child:
+        yield Later(child.result, child)
 
 
 @contextmanager
@@ -242,16 +262,16 @@ def beside(function: Callable[[], R], jobs: int, items: int) -> Iterator[Callabl
     if not _worth_forking(jobs, items):
         yield lambda: None
         return
-    with _in_child(function) as result:
-        yield result
+    with _in_child(function) as child:
+        yield _once(child.result)
 
 
 @contextmanager
-def _in_child(function: Callable[[], R]) -> Iterator[Callable[[], R]]:
+def _in_child(function: Callable[[], R]) -> Iterator[_Forked[R]]:
     with _frozen():
         child = _Forked(function)
     try:
-        yield _once(child.result)
+        yield child
     finally:
         if not child.reaped:  # the caller left without the result
             child.kill()

@@ -74,12 +74,8 @@ class PaperView:
         def __getattr__(self, name: str) -> object:
             # Called only for a field not set: a view made without its details takes them now.
             # Dunder names are protocols (Jinja asks for `__html__`), never details.
-            details = None if name.startswith("__") else object.__getattribute__(self, "_details")
-            if details is None:
+            if name.startswith("__") or not _fill(self):
                 raise AttributeError(name)
-            for field_name, value in details().items():
-                object.__setattr__(self, field_name, value)
-            object.__setattr__(self, "_details", None)
             return object.__getattribute__(self, name)
 
     @property
@@ -268,6 +264,17 @@ def _view(
     return view
 
 
+def _fill(view: PaperView) -> bool:
+    """Set the details of a view made without them; False if it has them already."""
+    details = object.__getattribute__(view, "_details")
+    if details is None:
+        return False
+    for name, value in details().items():
+        object.__setattr__(view, name, value)
+    object.__setattr__(view, "_details", None)
+    return True
+
+
 def _neighbours(site: Site) -> dict[str, tuple[str | None, str | None]]:
     """Each paper's neighbours on the first day it was listed, in that day's feed order."""
     found: dict[str, tuple[str | None, str | None]] = {}
@@ -321,10 +328,7 @@ class UnlinkedViews:
         labels = {t.slug: t.label for t in site.tags}
 
         def details_of(paper: PaperPage) -> Callable[[], dict[str, object]]:
-            if lazy:
-                return lambda: _details(paper, config, url_map, renderer, labels)
-            made = _details(paper, config, url_map, renderer, labels)
-            return lambda: made
+            return lambda: _details(paper, config, url_map, renderer, labels)
 
         # What a link to each paper shows: one object, shared by every view linking to it.
         self._targets = {
@@ -343,7 +347,10 @@ class UnlinkedViews:
                 self._targets[next_slug] if next_slug else None,
             )
             target = self._targets[paper.slug]
-            by_slug[paper.slug] = _view(paper, target, url_map, links, details_of(paper))
+            view = by_slug[paper.slug] = _view(paper, target, url_map, links, details_of(paper))
+            if not lazy:
+                # Here, not in each render worker that reads it: a worker's copy of the memory.
+                _fill(view)
         self.views = _site_views(site, by_slug, url_map)
 
     def link(self, related: Mapping[str, tuple[str, ...]]) -> SiteViews:

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from sitegen import feeds, parallel, related, reuse, search, write
+from sitegen import feeds, parallel, related, reuse, search, views, write
 from sitegen.build import build
 from sitegen.cache import FOLDER
 from sitegen.cli import main
@@ -501,17 +502,48 @@ def test_paper_folders_are_made_while_the_views_wait_for_related_papers(
 ) -> None:
     root, _, _ = built
     shutil.rmtree(root / "_site")
-    seen: list[list[str]] = []
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)  # the related papers in their own process
     rank = related.related_papers
 
-    def ranked(*args: Any, **kwargs: Any) -> Any:
-        (staging,) = root.glob(".sitegen-tmp-_site-*")
-        seen.append(sorted(p.name for p in (staging / "papers").iterdir()))
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(2)  # in the forked process: the views are long done
         return rank(*args, **kwargs)
 
-    monkeypatch.setattr(related, "related_papers", ranked)
+    monkeypatch.setattr(related, "related_papers", slow)
+    seen: list[list[str]] = []
+    link = views.UnlinkedViews.link
+
+    def linked(self: views.UnlinkedViews, lists: Any) -> Any:
+        (staging,) = root.glob(".sitegen-tmp-_site-*")
+        seen.append(sorted(p.name for p in (staging / "papers").iterdir()))
+        return link(self, lists)
+
+    monkeypatch.setattr(views.UnlinkedViews, "link", linked)
     assert cli(root).returncode == 0
     assert seen == [sorted(p.name for p in (root / "_site/papers").iterdir())]
+
+
+def test_the_paper_folders_wait_for_nothing(
+    cli: Callable[..., Result],
+    built: tuple[Path, dict[str, bytes], dict[str, bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Related papers computed in this process (or already done): the write stage makes the
+    paper folders, none is made ahead of it."""
+    root, _, _ = built
+    (root / "seeds/2025-03-12.txt").write_text(feed(12, ["Second Day Paper"]))
+    made: list[str] = []
+    folders = write._Staging.folders
+
+    def counted(self: write._Staging, names: Any) -> None:
+        names = list(names)
+        made.extend(names)
+        folders(self, names)
+
+    monkeypatch.setattr(write._Staging, "folders", counted)
+    assert cli(root).returncode == 0
+    assert made == []
+    assert (root / "_site/papers/second-day-paper/index.html").is_file()
 
 
 def test_a_build_failing_before_the_write_stage_removes_its_staging_tree(
