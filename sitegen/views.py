@@ -64,7 +64,7 @@ class PaperView:
     # A hash of everything above, from the inputs that decide it: two views with one digest are
     # equal, so a page listing this paper can be keyed by it (reuse.py) without pickling it.
     digest: str = ""
-    # What gives the fields of a view made without its details (`_details`, `build_views`).
+    # What gives the fields of a view made without its details (`_details`, `UnlinkedViews`).
     _details: Callable[[], dict[str, object]] | None = field(
         default=None, repr=False, compare=False
     )
@@ -98,7 +98,7 @@ class ViewField:
     """A page's context value that is a field of a paper's view, read when the page renders.
 
     A page key stands for it by the view's digest (reuse.py), so a page carried over never
-    makes the details of its view (see `build_views`).
+    makes the details of its view (see `UnlinkedViews`).
     """
 
     view: PaperView
@@ -299,9 +299,9 @@ def _link_parts(
 
 
 def prerender(paper: PaperPage, renderer: markup.Renderer) -> None:
-    """Fill the cache with a paper's costly text conversions, as `paper_view` will ask for them.
+    """Fill the cache with a paper's costly text conversions, as `_details` will ask for them.
 
-    Parallel workers run this ahead of the serial `build_views`: a view itself is cheap to
+    Parallel workers run this ahead of the serial `UnlinkedViews`: a view itself is cheap to
     build once its Markdown and plain text are cached, and costly to send between processes.
     """
     markup.to_plain(paper.body)
@@ -318,9 +318,8 @@ class UnlinkedViews:
     `lazy`. A rebuild that carries most pages over reads the details of the pages it renders
     and of the feeds' entries only; making all of them took a third of such a build.
 
-    Until `link` gives them their related papers, the views have details but no `related` and
-    no `digest`: enough for the feeds, which can so be made while the related papers are
-    computed elsewhere.
+    Until `link` gives them their related papers, the views have no `related` and no `digest`:
+    enough for the feeds, which can so be made while the related papers are computed elsewhere.
     """
 
     def __init__(self, site: Site, config: Config, url_map: urls.UrlMap, *, lazy: bool) -> None:
@@ -364,13 +363,6 @@ class UnlinkedViews:
             object.__setattr__(view, "related", links)
             object.__setattr__(view, "digest", digest)
         return self.views
-
-
-def build_views(
-    site: Site, config: Config, url_map: urls.UrlMap, *, lazy: bool = False
-) -> SiteViews:
-    """Every view the templates and feeds use, linked to `site.related` (UnlinkedViews)."""
-    return UnlinkedViews(site, config, url_map, lazy=lazy).link(site.related)
 
 
 def _site_views(site: Site, by_slug: dict[str, PaperView], url_map: urls.UrlMap) -> SiteViews:
