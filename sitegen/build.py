@@ -311,18 +311,17 @@ def _build(
         return dict(related.related_papers(docs, memory=memory))
 
     spare = ledger.spare_tree() if ledger is not None else None
-    with ExitStack() as stack:
-        # Forked first: it is the longest task of a rebuild, and the staging tree can wait.
-        lists = stack.enter_context(parallel.background(related_lists, jobs, len(docs)))
-        if not overlap:
-            with _settled():
+    with ExitStack() as stack:  # the related papers' process and the staging tree
+        with report.stage("related+views"), _settled():
+            # Forked first: it is the longest task of a rebuild, and the staging tree can wait.
+            lists = stack.enter_context(parallel.background(related_lists, jobs, len(docs)))
+            if not overlap:
                 # Still in the forked process: computed here, its garbage would leave free slots
                 # all over this process's heap, and each render worker that allocates into them
                 # copies the memory page they sit in (a 100k build took 300 s instead of 90 s).
                 lists()
-        spare_ready()  # the staging tree starts from it
-        tree = stack.enter_context(write.staging_tree(config.output_dir, spare))
-        with report.stage("related+views"), _settled():
+            spare_ready()  # the staging tree starts from it
+            tree = stack.enter_context(write.staging_tree(config.output_dir, spare))
             # A rebuild makes each paper's details only for the pages it renders (views.py), so
             # it leaves the other papers' cached Markdown unread: kept for the next build.
             lazy = ledger is not None and bool(ledger.records)
