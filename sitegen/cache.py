@@ -9,8 +9,10 @@ memory only, which still lets parallel workers hand their results to the main pr
 
 from __future__ import annotations
 
+import copyreg
 import functools
 import hashlib
+import io
 import os
 import pickle
 import re
@@ -22,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -142,6 +145,25 @@ def digest_inputs(
 
 def bytes_hash(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
+
+
+# Front matter extras are held read-only in a MappingProxyType, which pickle cannot name:
+# pickled as the dict it wraps, which is all a digest needs.
+_VALUE_REDUCERS = {**copyreg.dispatch_table, MappingProxyType: lambda m: (dict, (dict(m),))}
+
+
+def pickled(value: object) -> bytes:
+    """A value's bytes for a digest: twice as fast as its repr for dataclasses of plain data.
+
+    Fast mode writes no back-references, so equal values give equal bytes however their
+    objects happen to be shared.
+    """
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = _VALUE_REDUCERS
+    pickler.fast = True
+    pickler.dump(value)
+    return buffer.getvalue()
 
 
 # A file changed this recently may change again within the file system's timestamp tick

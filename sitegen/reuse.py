@@ -120,14 +120,6 @@ def _framed(tag: bytes, data: bytes) -> bytes:
     return tag + len(data).to_bytes(8, "little") + data
 
 
-def _fast_pickle(value: object) -> bytes:
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.fast = True
-    pickler.dump(value)
-    return buffer.getvalue()
-
-
 def template_salt(template_dirs: Iterable[Path], globals_: object) -> bytes:
     """Everything outside a page's context that shapes it: code, templates, template globals."""
     digest = hashlib.blake2b(digest_size=20)
@@ -140,7 +132,7 @@ def template_salt(template_dirs: Iterable[Path], globals_: object) -> bytes:
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             digest.update(f"\0{path.relative_to(folder).as_posix()}\0".encode())
             digest.update(path.read_bytes())
-    digest.update(_fast_pickle(globals_))
+    digest.update(cache.pickled(globals_))
     return digest.digest()
 
 

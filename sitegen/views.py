@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
-from sitegen import citation, markup, urls
+from sitegen import cache, citation, markup, urls
 from sitegen.config import Config
 from sitegen.models import Day, PaperPage, Site, Tag
 
@@ -185,14 +185,12 @@ def _digest(*parts: str) -> str:
     return hashlib.blake2b(framed.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def _view_key(
-    paper: PaperPage, config: Config, url_map: urls.UrlMap, tag_labels: dict[str, str]
-) -> tuple[str, str, str]:
-    """The inputs that decide a paper's view before its links: a dataclass's repr names every
-    field unambiguously."""
+def _view_digest(paper: PaperPage, tag_labels: dict[str, str], settings: tuple[object, ...]) -> str:
+    """A digest of the inputs that decide a paper's view before its links: the paper, the
+    labels of its tags and the site settings it shows."""
     labels = tuple((t, tag_labels.get(t, t)) for t in paper.tags)
-    settings = (config.title, config.summary_chars, url_map.base_url)
-    return repr(paper), repr(labels), repr(settings)
+    data = cache.pickled((paper, labels, settings))
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _details(
@@ -334,9 +332,8 @@ class UnlinkedViews:
             p.slug: LinkView(markup.to_plain(p.title), url_map.url(urls.paper_path(p.slug)))
             for p in site.papers
         }
-        self._digests = {
-            p.slug: _digest(*_view_key(p, config, url_map, labels)) for p in site.papers
-        }
+        settings = (config.title, config.summary_chars, url_map.base_url)
+        self._digests = {p.slug: _view_digest(p, labels, settings) for p in site.papers}
         neighbours = _neighbours(site)
         by_slug: dict[str, PaperView] = {}
         for paper in site.papers:
