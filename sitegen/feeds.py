@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import operator
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ _LINK_ATTR = re.compile(r'\b(href|src)="([^"]*)"')
 # its day's feed after midnight UTC, so a reader sorting by date keeps the feed's order, and no
 # entry is dated on the day before or far into the day (readers hide "future" items).
 _DAY_SPREAD = 3600
+_SLUG = operator.attrgetter("slug")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -138,19 +140,22 @@ def channels(views: SiteViews, config: Config, url_map: urls.UrlMap) -> tuple[Ch
     tag_slugs = {t.url: t.slug for t in views.tags}
     cache: dict[str, Entry] = {}
 
+    # Newest day first, then rank in that day's feed, then slug: a total order that a rebuild
+    # cannot shuffle. Ranked once for the site: a tag's feed then sorts its papers' places.
+    ranked = sorted(
+        views.papers,
+        key=lambda p: (
+            -p.first_day.day.toordinal(),
+            positions.get((p.first_day.day, p.slug), _DAY_SPREAD),
+            p.slug,
+        ),
+    )
+    place = {view.slug: index for index, view in enumerate(ranked)}
+
     def entries(papers: Sequence[PaperView]) -> tuple[Entry, ...]:
-        # Newest day first, then rank in that day's feed, then slug: a total order that a
-        # rebuild cannot shuffle.
-        ordered = sorted(
-            papers,
-            key=lambda p: (
-                -p.first_day.day.toordinal(),
-                positions.get((p.first_day.day, p.slug), _DAY_SPREAD),
-                p.slug,
-            ),
-        )
         result = []
-        for view in ordered[: config.feed_limit]:
+        for index in sorted(map(place.__getitem__, map(_SLUG, papers)))[: config.feed_limit]:
+            view = ranked[index]
             if view.slug not in cache:
                 position = positions.get((view.first_day.day, view.slug), _DAY_SPREAD)
                 cache[view.slug] = _entry(view, position, tag_slugs)
