@@ -126,8 +126,9 @@ def split_math(text: str) -> list[str]:
 # Characters that no conversion here, Markdown inline syntax or TeX touches: a text made only
 # of these, letters and digits (most titles) is its own plain text, and its own inline HTML
 # but for `"`. `-` is safe alone (`--` is an en dash); `_` is not a letter here (emphasis).
-# (`[^\W_]` is exactly str.isalnum().)
-_INERT = re.compile(r"(?:[^\W_]|[ ,.:;?!'\"()/+=%@-])*")
+# (`\w` but `_` is exactly str.isalnum().) Searching for any other character is twice as fast
+# as matching the text char by char against the allowed ones.
+_NOT_INERT = re.compile(r"[^\w ,.:;?!'\"()/+=%@-]|_")
 
 
 # The cache tables of the conversions below.
@@ -141,7 +142,7 @@ def is_inert(text: str) -> bool:
         text == text.strip()
         and "  " not in text
         and "--" not in text
-        and _INERT.fullmatch(text) is not None
+        and _NOT_INERT.search(text) is None
     )
 
 
