@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 import string
@@ -139,55 +140,126 @@ def count_terms(text: str) -> tuple[str, tuple[int, ...]]:
     return " ".join(counts), tuple(counts.values())
 
 
-def _document_terms(text: str) -> tuple[str, bytes]:
-    """`count_terms`, looked up in the build's cache, with the counts packed as uint32.
+@dataclass(frozen=True)
+class _Counted:
+    """Every document's terms and their counts, the terms numbered by first use across the
+    documents in order: the input of `_tfidf`, kept in the model for the next call."""
 
-    Packed, every paper's counts join into one array at once, without a Python int per term.
+    digests: bytes  # each document text's `_text_digest`, one after the other
+    words: list[str]  # the terms, by number
+    indptr: Ints  # document i's terms are terms[indptr[i] : indptr[i + 1]]
+    terms: npt.NDArray[np.signedinteger[Any]]  # each in order of first use in its document
+    counts: npt.NDArray[np.uint32]
+
+    def fits(self) -> bool:
+        """False for a damaged model's: sizes that disagree, or numbers past the words."""
+        n = len(self.indptr) - 1
+        if n < 0 or len(self.digests) != n * _DIGEST_SIZE or len(self.terms) != len(self.counts):
+            return False
+        if self.indptr[0] != 0 or self.indptr[-1] != len(self.terms):
+            return False
+        if n and np.diff(self.indptr).min() < 0:
+            return False
+        return not len(self.terms) or 0 <= self.terms.min() <= self.terms.max() < len(self.words)
+
+
+_DIGEST_SIZE = 16
+
+
+def _text_digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=_DIGEST_SIZE).digest()
+
+
+def _count(texts: Sequence[str], last: _Counted | None) -> _Counted:
+    """The terms of `texts`; a text the last call counted too is not tokenised again.
+
+    Tokenising is most of the cost of a rebuild's related papers (30-60 us a document). The
+    numbering by first use, which depends on every document before, is redone in numpy.
     """
+    digests = [_text_digest(text) for text in texts]
+    size = _DIGEST_SIZE
+    known: dict[bytes, int] = {}
+    if last is not None:
+        old = last.digests
+        known = {old[i : i + size]: i // size for i in range(0, len(old), size)}
+    rows = [known.get(digest) for digest in digests]
+    # The texts not counted before: tokenised, and their new words numbered after the old.
+    fresh = [count_terms(text) for text, row in zip(texts, rows, strict=True) if row is None]
+    split = [words.split(" ") if words else [] for words, _ in fresh]
+    place = dict.fromkeys(last.words if last is not None else ())
+    place.update(dict.fromkeys(itertools.chain.from_iterable(split)))
+    number = {word: i for i, word in enumerate(place)}
+    fresh_terms = np.fromiter(
+        map(number.__getitem__, itertools.chain.from_iterable(split)),
+        dtype=np.int64,
+        count=sum(map(len, split)),
+    )
+    fresh_counts = np.fromiter(
+        itertools.chain.from_iterable(counts for _, counts in fresh),
+        dtype=_COUNT,
+        count=len(fresh_terms),
+    )
+    fresh_ends = np.cumsum([len(words) for words in split], dtype=np.int64).tolist()
+    old_bounds = last.indptr.tolist() if last is not None else []
+    terms: list[npt.NDArray[np.signedinteger[Any]]] = []
+    counts: list[npt.NDArray[np.uint32]] = []
+    next_fresh = 0
+    for row in rows:
+        if row is not None and last is not None:
+            lo, hi = old_bounds[row], old_bounds[row + 1]
+            terms.append(last.terms[lo:hi])
+            counts.append(last.counts[lo:hi])
+        else:
+            lo = fresh_ends[next_fresh - 1] if next_fresh else 0
+            hi = fresh_ends[next_fresh]
+            next_fresh += 1
+            terms.append(fresh_terms[lo:hi])
+            counts.append(fresh_counts[lo:hi])
+    indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum([len(part) for part in terms], out=indptr[1:])
+    raw = np.concatenate(terms).astype(np.int64) if terms else np.zeros(0, np.int64)
+    # Renumbered by first use: the first place each word is found, in document order.
+    first = np.full(len(number), len(raw), dtype=np.int64)
+    np.minimum.at(first, raw, np.arange(len(raw)))
+    used = np.flatnonzero(first < len(raw))
+    order = used[np.argsort(first[used], kind="stable")]
+    renumber = np.zeros(len(number), dtype=np.int64)
+    renumber[order] = np.arange(len(order))
+    words = list(place)
+    id_type = np.int32 if len(order) < 2**31 else np.int64
+    return _Counted(
+        digests=b"".join(digests),
+        words=[words[i] for i in order.tolist()],
+        indptr=indptr,
+        terms=renumber[raw].astype(id_type),
+        counts=np.concatenate(counts) if counts else np.zeros(0, _COUNT),
+    )
 
-    def compute() -> tuple[str, bytes]:
-        words, counts = count_terms(text)
-        return words, np.asarray(counts, dtype=_COUNT).tobytes()
 
-    return cache.memo("terms", (text,), compute)
-
-
-def _tfidf(
-    counted: Sequence[tuple[str, bytes]], vocabulary: list[str] | None = None
-) -> csr_array | None:
+def _tfidf(counted: _Counted, vocabulary: list[str] | None = None) -> csr_array | None:
     """Rows of l2-normalised TF-IDF weights (sublinear tf, smooth idf), or None without terms.
 
-    One row per document's `_document_terms`. Columns are numbered by first use across the
-    documents in order, so each row's terms are stored, and summed, in that order. The terms
-    of the kept columns, in column order, are appended to `vocabulary` if given.
+    One row per counted document; the columns keep the terms' numbers by first use, so each
+    row's terms are stored, and summed, in that order. The terms of the kept columns, in
+    column order, are appended to `vocabulary` if given.
     """
     from scipy.sparse import csr_array
 
-    n_docs = len(counted)
-    indptr = np.zeros(n_docs + 1, dtype=np.int64)
-    np.cumsum([len(counts) for _, counts in counted], out=indptr[1:])
-    indptr //= _COUNT.itemsize
-    n_terms = int(indptr[-1])
+    indptr = counted.indptr.copy()
+    n_docs = len(indptr) - 1
+    n_terms = len(counted.terms)
     if not n_terms:
         return None  # every word was a stop word: there is nothing to compare
-
-    def terms() -> Iterator[str]:
-        # Split again for each pass: all terms at once would be a string object per word.
-        return itertools.chain.from_iterable(words.split(" ") for words, _ in counted if words)
-
-    ids = {term: i for i, term in enumerate(dict.fromkeys(terms()))}
     # int32 indices when they fit, as scikit-learn's: the product runs 5-10% faster on them.
-    id_type = np.int32 if max(n_terms, len(ids)) < 2**31 else np.int64
-    columns: npt.NDArray[np.signedinteger[Any]]
-    columns = np.fromiter(map(ids.__getitem__, terms()), dtype=id_type, count=n_terms)
-    df = np.bincount(columns)
+    id_type = np.int32 if max(n_terms, len(counted.words)) < 2**31 else np.int64
+    columns: npt.NDArray[np.signedinteger[Any]] = counted.terms.astype(id_type)
+    df = np.bincount(columns, minlength=len(counted.words))
     kept = df <= MAX_DF if n_docs > MAX_DF else df > 0
     if vocabulary is not None:
-        vocabulary.extend(itertools.compress(ids, kept.tolist()))
-    del ids
+        vocabulary.extend(itertools.compress(counted.words, kept.tolist()))
     if not kept.any():
         return None  # every term is in too many papers
-    counts = np.frombuffer(b"".join(packed for _, packed in counted), dtype=_COUNT)
+    counts = counted.counts
     if not kept.all():
         keep = kept[columns]
         columns = (np.cumsum(kept, dtype=id_type) - 1)[columns[keep]]
@@ -339,23 +411,33 @@ def related_papers(
     result: dict[str, tuple[str, ...]] = {slug: () for slug in slugs}
     if len(ordered) < 2 or k < 1:
         return MappingProxyType(result)
-    vocabulary: list[str] = []
-    matrix = _tfidf(
-        [_document_terms(document_text(d.title, d.abstract)) for d in ordered], vocabulary
+    salt = f"{cache.build_fingerprint()} k={k} max_df={MAX_DF}"
+    last = _recall(memory, salt)
+    counted = _count(
+        [document_text(d.title, d.abstract) for d in ordered],
+        last.counted if last is not None else None,
     )
+    vocabulary: list[str] = []
+    matrix = _tfidf(counted, vocabulary)
     if matrix is None:
         return MappingProxyType(result)
     transposed = matrix.T.tocsr()
-    salt = f"{cache.build_fingerprint()} k={k} max_df={MAX_DF}"
-    previous = _recall(memory, salt, slugs)
+    # Papers added or removed change every idf: then every row is ranked.
+    previous = last if last is not None and last.ranks(slugs) else None
     ranking = None
     if previous is not None:
         ranking = _update(previous, matrix, transposed, vocabulary, k, block_rows)
     if ranking is None:
         ranking = _rank(matrix, transposed, np.arange(len(slugs)), k, block_rows)
-    if memory is not None and (previous is None or ranking is not previous.ranking):
+    if memory is not None and (
+        previous is None
+        or ranking is not previous.ranking
+        or counted.digests != previous.counted.digests
+    ):
         indices = matrix.indices
-        model = _Model(salt, slugs, vocabulary, matrix.indptr, indices, matrix.data, ranking)
+        model = _Model(
+            salt, slugs, vocabulary, matrix.indptr, indices, matrix.data, ranking, counted
+        )
         cache.write_pickle(memory, model)
     rows, columns, _ = ranking
     bounds = np.searchsorted(rows, np.arange(len(slugs) + 1)).tolist()
@@ -397,18 +479,21 @@ class _Model:
     indices: npt.NDArray[np.signedinteger[Any]]
     data: Scores
     ranking: Ranking
+    counted: _Counted  # the rows' terms before the cut by document frequency
+
+    def ranks(self, slugs: list[str]) -> bool:
+        """Whether this ranking is of these very papers, and whole."""
+        rows, columns, scores = self.ranking
+        if self.slugs != slugs or not len(rows) == len(columns) == len(scores):
+            return False
+        return not len(rows) or max(rows.max(), columns.max()) < len(slugs)
 
 
-def _recall(memory: Path | None, salt: str, slugs: list[str]) -> _Model | None:
-    """The last call's model, if it was made by this code for these very papers."""
-    # None yet, or damaged: rank everything.
+def _recall(memory: Path | None, salt: str) -> _Model | None:
+    """The last call's model, if it was made by this code with these settings."""
+    # None yet, or damaged: count and rank everything.
     model = cache.read_pickle(memory) if memory is not None else None
-    if not isinstance(model, _Model) or model.salt != salt or model.slugs != slugs:
-        return None  # papers added or removed change every idf: rank everything
-    rows, columns, scores = model.ranking
-    if not len(rows) == len(columns) == len(scores) or (
-        len(rows) and max(rows.max(), columns.max()) >= len(slugs)
-    ):
+    if not isinstance(model, _Model) or model.salt != salt or not model.counted.fits():
         return None
     return model
 

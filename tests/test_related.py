@@ -148,7 +148,7 @@ def test_tfidf_weights_follow_the_formula(monkeypatch: pytest.MonkeyPatch) -> No
     # Sublinear tf 1 + ln(tf), smooth idf ln((1 + n) / (1 + df)) + 1, rows of length one.
     monkeypatch.setattr(related, "MAX_DF", 2)  # with 3 papers, "common" (in all 3) is dropped
     texts = ["graph graph common", "common vision graph", "common speech"]
-    matrix = related._tfidf([related._document_terms(t) for t in texts])
+    matrix = related._tfidf(related._count(texts, None))
     assert matrix is not None and matrix.dtype == np.float32
     # Columns by first use once "common" is gone: graph, vision, speech.
     idf = {"graph": np.log(4 / 3) + 1, "vision": np.log(4 / 2) + 1, "speech": np.log(4 / 2) + 1}
@@ -168,7 +168,7 @@ def _reference_top_k(docs: list[Document], k: int) -> dict[str, tuple[str, ...]]
     """The ranking rules one row at a time: round, drop self and zeros, sort, cut at k."""
     ordered = sorted(docs, key=lambda d: d.slug)
     texts = [document_text(d.title, d.abstract) for d in ordered]
-    matrix = related._tfidf([related._document_terms(text) for text in texts])
+    matrix = related._tfidf(related._count(texts, None))
     assert matrix is not None
     scores = np.round((matrix @ matrix.T.tocsr()).toarray(), related.SCORE_DECIMALS)
     lists = {}
@@ -197,23 +197,63 @@ def test_vectorised_top_k_matches_one_row_at_a_time(
     assert dict(related_papers(docs, k=k)) == expected
 
 
-def test_terms_come_from_the_cache_on_a_rebuild() -> None:
+def test_terms_come_from_the_model_on_a_rebuild(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     docs = [
         doc("a", "Sparse experts", "Routing tokens to experts."),
         doc("b", "Dense experts", "Every expert sees every token."),
         doc("c", "Speech agents", "Agents that talk."),
     ]
-    store = cache.Cache()
-    with cache.using(store):
-        first = related_papers(docs)
-        assert (store.hits, store.misses) == (0, 3)
-        assert store.has("terms", (document_text("Sparse experts", "Routing tokens to experts."),))
-        assert related_papers(docs) == first
-        assert (store.hits, store.misses) == (3, 3)
+    memory = tmp_path / related.MODEL_FILE
+    counted: list[str] = []
+    count = related.count_terms
+
+    def counting(text: str) -> tuple[str, tuple[int, ...]]:
+        counted.append(text.rsplit("\n", 1)[-1])  # the abstract
+        return count(text)
+
+    monkeypatch.setattr(related, "count_terms", counting)
+    with cache.using(cache.Cache()):
+        first = related_papers(docs, memory=memory)
+        assert len(counted) == 3
+        assert related_papers(docs, memory=memory) == first
+        assert len(counted) == 3
         # One paper changed: only it is tokenised again.
         docs[2] = doc("c", "Speech agents", "Agents that listen.")
-        related_papers(docs)
-        assert (store.hits, store.misses) == (5, 4)
+        related_papers(docs, memory=memory)
+        assert counted[3:] == ["Agents that listen."]
+        # A paper added changes every idf, and so every list: still only it is tokenised.
+        docs.append(doc("d", "Token routing", "Experts and agents."))
+        assert dict(related_papers(docs, memory=memory)) == dict(related_papers(docs))
+        assert counted[4:] == ["Experts and agents.", *(d.abstract for d in docs)]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_terms_counted_from_the_last_count_equal_a_count_from_scratch(seed: int) -> None:
+    """Whatever the edits, additions and removals, reusing the last count changes nothing:
+    the words, their numbering by first use, and every row."""
+    rng = np.random.default_rng(seed)
+    words = [*_WORDS, "the", "and"]  # stop words too: a text can count no term at all
+    texts = [" ".join(rng.choice(words, int(rng.integers(0, 6)))) for _ in range(40)]
+    last = related._count(texts, None)
+    for step in range(12):
+        index = int(rng.integers(len(texts)))
+        kind = step % 4
+        if kind == 0:  # a new word, first used here: the numbers of later words move
+            texts[index] = f"new{step} {texts[index]}"
+        elif kind == 1:  # a text removed, and with it maybe a word's first use
+            del texts[index]
+        elif kind == 2:  # a text added in the middle
+            texts.insert(index, " ".join(rng.choice(words, 4)))
+        else:  # words reordered: the same terms, another order of first use
+            texts[index] = " ".join(reversed(texts[index].split()))
+        reused, fresh = related._count(texts, last), related._count(texts, None)
+        assert reused.digests == fresh.digests and reused.words == fresh.words, step
+        for name in ("indptr", "terms", "counts"):
+            assert np.array_equal(getattr(reused, name), getattr(fresh, name)), (step, name)
+        assert reused.terms.dtype == fresh.terms.dtype
+        last = reused
 
 
 # Sixty words over 200 papers: each in about 35 of them, near the lowered document-frequency
