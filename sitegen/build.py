@@ -306,20 +306,22 @@ def _build(
     folder = cache.active().folder
     memory = folder / related.MODEL_FILE if folder is not None else None
 
-    def related_lists() -> dict[str, tuple[str, ...]]:
-        # A plain dict: it may cross a pipe.
-        return dict(related.related_papers(docs, memory=memory))
+    def related_and_digests() -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+        # Plain dicts: they may cross a pipe. The view digests need only the loaded site too;
+        # made there, they leave this process less to do before it waits.
+        lists = dict(related.related_papers(docs, memory=memory))
+        return lists, views.view_digests(site, config, url_map)
 
     spare = ledger.spare_tree() if ledger is not None else None
     with ExitStack() as stack:  # the related papers' process and the staging tree
         with report.stage("related+views"), _settled():
             # Forked first: it is the longest task of a rebuild, and the staging tree can wait.
-            lists = stack.enter_context(parallel.background(related_lists, jobs, len(docs)))
+            found = stack.enter_context(parallel.background(related_and_digests, jobs, len(docs)))
             if not overlap:
                 # Still in the forked process: computed here, its garbage would leave free slots
                 # all over this process's heap, and each render worker that allocates into them
                 # copies the memory page they sit in (a 100k build took 300 s instead of 90 s).
-                lists()
+                found()
             spare_ready()  # the staging tree starts from it
             tree = stack.enter_context(write.staging_tree(config.output_dir, spare))
             # A rebuild makes each paper's details only for the pages it renders (views.py), so
@@ -335,9 +337,10 @@ def _build(
             # makes the rest (10,000 at 10k papers) while the workers render; the same `mkdir`
             # there competes with them for the cores.
             folders = (urls.paper_path(p.slug).rpartition("/")[0] for p in site.papers)
-            tree.folders(takewhile(lambda _: lists.running(), folders))
-            site_views = unlinked.link(lists())
-        site = replace(site, related=lists())
+            tree.folders(takewhile(lambda _: found.running(), folders))
+            lists, digests = found()
+            site_views = unlinked.link(lists, digests)
+        site = replace(site, related=lists)
         # Pages stream from the renderer into the write stage's staging folder: only a chunk of
         # pages is in memory at a time, and the search index is built from the written folder.
         tally = _Tally(config.search)

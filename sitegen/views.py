@@ -308,16 +308,25 @@ def prerender(paper: PaperPage, renderer: markup.Renderer) -> None:
     renderer.block(paper.body)
 
 
+def view_digests(site: Site, config: Config, url_map: urls.UrlMap) -> dict[str, str]:
+    """Each paper's digest of what decides its view but its links, by slug (a plain dict: it
+    may cross a pipe). A view's digest stands for the view in page keys (reuse.py)."""
+    labels = {t.slug: t.label for t in site.tags}
+    settings = (config.title, config.summary_chars, url_map.base_url)
+    return {p.slug: _view_digest(p, labels, settings) for p in site.papers}
+
+
 class UnlinkedViews:
     """Every view the templates and feeds use, before the paper views link to related papers.
 
-    Each paper view's digest, URLs, days, plain title and day neighbours are made here; its
+    Each paper view's URLs, days, plain title and day neighbours are made here; its
     details (Markdown, plain text, citation: `_details`) here too, or when first read if
     `lazy`. A rebuild that carries most pages over reads the details of the pages it renders
     and of the feeds' entries only; making all of them took a third of such a build.
 
-    Until `link` gives them their related papers, the views have no `related` and no `digest`:
-    enough for the feeds, which can so be made while the related papers are computed elsewhere.
+    Until `link` gives them their related papers and digests, the views have no `related` and
+    no `digest`: enough for the feeds, which can so be made while the related papers (and the
+    digests, `view_digests`) are computed elsewhere.
     """
 
     def __init__(self, site: Site, config: Config, url_map: urls.UrlMap, *, lazy: bool) -> None:
@@ -332,8 +341,6 @@ class UnlinkedViews:
             p.slug: LinkView(markup.to_plain(p.title), url_map.url(urls.paper_path(p.slug)))
             for p in site.papers
         }
-        settings = (config.title, config.summary_chars, url_map.base_url)
-        self._digests = {p.slug: _view_digest(p, labels, settings) for p in site.papers}
         neighbours = _neighbours(site)
         by_slug: dict[str, PaperView] = {}
         for paper in site.papers:
@@ -349,11 +356,12 @@ class UnlinkedViews:
                 _fill(view)
         self.views = _site_views(site, by_slug, url_map)
 
-    def link(self, related: Mapping[str, tuple[str, ...]]) -> SiteViews:
-        """The views, each now with its related papers (most similar first) and its digest."""
+    def link(self, related: Mapping[str, tuple[str, ...]], digests: Mapping[str, str]) -> SiteViews:
+        """The views, each now with its related papers (most similar first) and its digest;
+        `digests` are the site's `view_digests`."""
         for view in self.views.papers:
             links = tuple(self._targets[o] for o in related.get(view.slug, ()))
-            digest = self._digests[view.slug]
+            digest = digests[view.slug]
             if view.prev_in_day or view.next_in_day or links:
                 digest = _digest(digest, *_link_parts(view.prev_in_day, view.next_in_day, links))
             # Views are set up once, here, before anything reads these two fields.

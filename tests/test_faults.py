@@ -513,10 +513,10 @@ def test_paper_folders_are_made_while_the_views_wait_for_related_papers(
     seen: list[list[str]] = []
     link = views.UnlinkedViews.link
 
-    def linked(self: views.UnlinkedViews, lists: Any) -> Any:
+    def linked(self: views.UnlinkedViews, lists: Any, digests: Any) -> Any:
         (staging,) = root.glob(".sitegen-tmp-_site-*")
         seen.append(sorted(p.name for p in (staging / "papers").iterdir()))
-        return link(self, lists)
+        return link(self, lists, digests)
 
     monkeypatch.setattr(views.UnlinkedViews, "link", linked)
     assert cli(root).returncode == 0
