@@ -8,21 +8,24 @@ its `guid` as a permalink and lets readers that ignore ids still de-duplicate by
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import operator
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from feedgen.feed import FeedGenerator
-
-from sitegen import markup, opml, reuse, urls
+from sitegen import cache, markup, opml, reuse, urls
 from sitegen.config import Config
 from sitegen.models import OutputFile
 from sitegen.views import PaperView, SiteViews
+
+if TYPE_CHECKING:
+    from feedgen.feed import FeedGenerator
 
 ATOM, RSS, JSON = "feed.xml", "rss.xml", "feed.json"
 # Characters XML 1.0 refuses (C0 controls but tab/LF/CR, surrogates, U+FFFE/U+FFFF); lxml raises
@@ -82,6 +85,7 @@ class Entry:
         return self.id.startswith(("https://", "http://"))
 
 
+@reuse.key_by_digest
 @dataclass(frozen=True)
 class Channel:
     """One feed, served in three formats: the whole site or one tag."""
@@ -97,6 +101,9 @@ class Channel:
     json_url: str
     entries: tuple[Entry, ...]  # newest first, at most `feed_limit`
     total: int  # papers in the channel, before the limit
+    # Of all the fields above, set by `channels`: it stands for the channel in the keys of its
+    # feeds and of the feeds page, which would otherwise hash its fifty abstracts each time.
+    digest: str = field(default="", repr=False)
 
     @property
     def prefix(self) -> str:
@@ -138,7 +145,7 @@ def channels(views: SiteViews, config: Config, url_map: urls.UrlMap) -> tuple[Ch
     """The site feed, then one feed per tag (by slug), entries newest first."""
     positions = _positions(views)
     tag_slugs = {t.url: t.slug for t in views.tags}
-    cache: dict[str, Entry] = {}
+    made: dict[str, Entry] = {}
 
     # Newest day first, then rank in that day's feed, then slug: a total order that a rebuild
     # cannot shuffle. Ranked once for the site: a tag's feed then sorts its papers' places.
@@ -156,10 +163,10 @@ def channels(views: SiteViews, config: Config, url_map: urls.UrlMap) -> tuple[Ch
         result = []
         for index in sorted(map(place.__getitem__, map(_SLUG, papers)))[: config.feed_limit]:
             view = ranked[index]
-            if view.slug not in cache:
+            if view.slug not in made:
                 position = positions.get((view.first_day.day, view.slug), _DAY_SPREAD)
-                cache[view.slug] = _entry(view, position, tag_slugs)
-            result.append(cache[view.slug])
+                made[view.slug] = _entry(view, position, tag_slugs)
+            result.append(made[view.slug])
         return tuple(result)
 
     site_title = markup.to_plain(config.title)
@@ -196,10 +203,24 @@ def channels(views: SiteViews, config: Config, url_map: urls.UrlMap) -> tuple[Ch
                 total=len(tag.papers),
             )
         )
-    return tuple(found)
+    # An entry is in the site's feed and its tags' feeds: digested once.
+    entry_digests = {entry.id: _digest(entry) for entry in made.values()}
+    return tuple(
+        replace(
+            c, digest=_digest((replace(c, entries=()), [entry_digests[e.id] for e in c.entries]))
+        )
+        for c in found
+    )
+
+
+def _digest(value: object) -> str:
+    return hashlib.blake2b(cache.pickled(value), digest_size=16).hexdigest()
 
 
 def _generator(channel: Channel, config: Config, self_url: str, tags_url: str) -> FeedGenerator:
+    # Imported here: a rebuild that changes no feed never needs it (15 ms to import).
+    from feedgen.feed import FeedGenerator
+
     fg = FeedGenerator()
     fg.id(channel.home_url)
     fg.title(channel.title)
@@ -285,8 +306,8 @@ def render_feeds(
     tags_url = url_map.absolute(urls.tags_index_path())
     for channel in found:
         # Everything a channel's feeds are made from (the author and language come from the
-        # config), hashed once for its three formats: a channel's repr holds fifty abstracts.
-        inputs = (channel, config.author, config.language, tags_url)
+        # config), hashed once for its three formats; its digest stands for its fifty abstracts.
+        inputs = (channel.digest or channel, config.author, config.language, tags_url)
         made_from = reuse.value_key("feed", inputs) if ledger is not None else b""
         for name in (ATOM, RSS, JSON):
             path = channel.prefix + name

@@ -5,9 +5,10 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from latex2mathml.converter import convert
-from pylatexenc.latex2text import LatexNodes2Text  # type: ignore[import-untyped]
+if TYPE_CHECKING:
+    from pylatexenc.latex2text import LatexNodes2Text  # type: ignore[import-untyped]
 
 # latex2mathml copies a macro it does not know into the output as text (`<mi>\foo</mi>`)
 # instead of failing, so the output is checked for a surviving backslash command.
@@ -24,6 +25,10 @@ def fallback(tex: str) -> str:
 @lru_cache(maxsize=4096)
 def to_mathml(tex: str, display: bool = False) -> str:
     """MathML for one TeX formula; the same formula is converted once per process."""
+    # Imported here: most builds convert no formula at all (a rebuild takes them from the
+    # cache), and the converter takes 20 ms to import.
+    from latex2mathml.converter import convert
+
     source = tex.strip()
     if not source:
         return ""
@@ -38,6 +43,8 @@ def to_mathml(tex: str, display: bool = False) -> str:
 
 @lru_cache(maxsize=1)
 def _text_converter() -> LatexNodes2Text:
+    from pylatexenc.latex2text import LatexNodes2Text
+
     return LatexNodes2Text(math_mode="text")
 
 

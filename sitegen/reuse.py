@@ -16,7 +16,7 @@ import pickle
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sitegen import cache, write
 from sitegen.models import Carried, OutputFile
@@ -40,6 +40,22 @@ class Record:
     digest: bytes  # of a marked page's bytes, when the search index was built; else empty
 
 
+# Types whose `digest`, once set, stands for the whole value in a key (see `key_by_digest`).
+_DIGESTED: set[type] = {PaperView}
+
+_T = TypeVar("_T")
+
+
+def key_by_digest(cls: type[_T]) -> type[_T]:
+    """Class decorator: a value of `cls` with a `digest` is keyed by it, not pickled whole.
+
+    For a value made from many others and digested once where it is made (a feed channel
+    and its fifty entries, on the feeds page and in each of its three feeds).
+    """
+    _DIGESTED.add(cls)
+    return cls
+
+
 class _KeyPickler(pickle.Pickler):
     """Pickles a page context with each paper, tag and day view replaced by its digest.
 
@@ -56,8 +72,9 @@ class _KeyPickler(pickle.Pickler):
         self._top = top  # the view being digested: pickled in full, its nested views by digest
 
     def persistent_id(self, obj: Any) -> bytes | None:
-        if type(obj) is PaperView and obj.digest:
-            return b"PaperView" + obj.digest.encode()
+        if type(obj) in _DIGESTED and obj.digest:
+            digest: str = obj.digest
+            return type(obj).__name__.encode() + digest.encode()
         if type(obj) in _SHARED_VIEWS and obj is not self._top:
             # Tagged with the type, so a paper and a tag view can never stand for each other.
             return type(obj).__name__.encode() + self._keys.view_digest(obj)
@@ -71,6 +88,7 @@ class PageKeys:
         self._salt = salt
         self._views: dict[int, tuple[object, bytes]] = {}
         self._values: dict[int, tuple[object, bytes]] = {}  # shared context values, pickled
+        self._shapes: dict[tuple[str, ...], tuple[bytes, ...]] = {}
 
     def view_digest(self, view: object) -> bytes:
         known = self._views.get(id(view))
@@ -83,10 +101,17 @@ class PageKeys:
         return digest
 
     def key(self, template: str, context: Mapping[str, Any]) -> bytes:
-        parts = [self._salt, _framed(b"t", template.encode())]
-        for name, value in sorted(context.items()):
-            parts.append(_framed(b"k", name.encode()))
-            parts.append(self._value(value))
+        names = sorted(context)
+        # Thousands of pages share a template and the names in their context: framed once.
+        shape = (template, *names)
+        frames = self._shapes.get(shape)
+        if frames is None:
+            head = self._salt + _framed(b"t", template.encode())
+            frames = self._shapes[shape] = (head, *(_framed(b"k", n.encode()) for n in names))
+        parts = [frames[0]]
+        value = self._value
+        for frame, name in zip(frames[1:], names, strict=True):
+            parts += (frame, value(context[name]))
         # Hashed at once: the same bytes as an update per part, for a third of the calls.
         return hashlib.blake2b(b"".join(parts), digest_size=20).digest()
 
