@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import feedparser
+import jinja2
 import pytest
 from markupsafe import Markup
 
-from sitegen import feeds, reuse, search, views, write
+from sitegen import cache, feeds, render, reuse, search, views, write
 from sitegen.build import build
 from sitegen.cache import FOLDER, read_pickle
 from sitegen.config import Config, load_config
@@ -129,6 +130,46 @@ def test_a_changed_template_renders_every_page_again(site: Path) -> None:
     report = _build(site)
     assert report.carried == 0
     assert "<!-- site footer -->" in (site / "_site" / "index.html").read_text(encoding="utf-8")
+
+
+def test_compiled_templates_are_kept_until_their_source_or_sitegen_changes(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _settle(site)
+    kept = site / FOLDER / render.COMPILED_TEMPLATES
+    assert len(list(kept.iterdir())) >= 5
+    compiled: list[str] = []
+    compile_ = jinja2.Environment.compile
+
+    def counting(self: jinja2.Environment, source: Any, name: Any = None, *args: Any) -> Any:
+        compiled.append(name)
+        return compile_(self, source, name, *args)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    paper = _papers(site)[0]
+    _append(paper, "\nAn edit.\n")
+    _build(site)
+    assert compiled == []  # the paper page rendered from the kept templates
+    (site / "templates").mkdir()
+    theirs = (REPO / "themes" / "default" / "templates" / "paper.html").read_text(encoding="utf-8")
+    for mark in ("first", "second"):  # the same file edited: only its checksum tells
+        marked = theirs.replace("{% endblock %}", f"<!-- {mark} -->{{% endblock %}}", 1)
+        (site / "templates" / "paper.html").write_text(marked, "utf-8")
+        _build(site)
+        assert compiled.count("paper.html") == 1 and "base.html" not in compiled
+        compiled.clear()
+        page = site / "_site" / "papers" / paper.stem / "index.html"
+        assert f"<!-- {mark} -->" in page.read_text(encoding="utf-8")
+    for damaged in kept.iterdir():
+        damaged.write_bytes(b"not bytecode")
+    _append(paper, "\n")
+    _build(site)
+    assert "paper.html" in compiled
+    compiled.clear()
+    monkeypatch.setattr(cache, "build_fingerprint", lambda: "other code")
+    _append(paper, "\n")
+    _build(site)
+    assert "base.html" in compiled
 
 
 def test_a_damaged_ledger_only_costs_a_full_render(site: Path) -> None:
