@@ -402,7 +402,8 @@ def load_paper_page(
     key = meta.get("key")
     key = key if isinstance(key, str) else paper_key(arxiv_id, title)
     found = {(a.day, a.source): a for a in _appearances(meta, path)}
-    for appearance in seen.get(key, ()):
+    merged = seen.get(key, ())
+    for appearance in merged:
         found.setdefault((appearance.day, appearance.source), appearance)
     if not found:
         raise ParseError("paper page needs a `date`", Location(path), "add `date: YYYY-MM-DD`")
@@ -429,7 +430,16 @@ def load_paper_page(
         version=_int_or_none(meta, "version", path),
         revised=_as_date(meta["revised"], path, "revised") if meta.get("revised") else None,
         extra=MappingProxyType(extra),
+        source_digest=_source_digest(path, text, merged, taxonomy),
     )
+
+
+def _source_digest(path: str, text: str, merged: tuple[Appearance, ...], taxonomy: Taxonomy) -> str:
+    """A digest of a paper page's inputs: its path and text, the appearances merged in from
+    the feeds, and the taxonomy (which tags a page written by hand)."""
+    appeared = repr([(a.day.toordinal(), a.source, a.rank) for a in merged])
+    data = f"{path}\0{taxonomy.digest}\0{appeared}\0{text}"
+    return hashlib.blake2b(data.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def _int_or_none(meta: Mapping[str, Any], name: str, path: str) -> int | None:

@@ -101,6 +101,10 @@ class PaperPage:
     version: int | None = None  # the arXiv version shown
     revised: date | None = None  # when that version replaced an earlier one
     extra: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    # A digest of everything the page was loaded from (content.load_paper_page), which decides
+    # every field above but `tags` (a tag only one paper has is dropped afterwards); "" if
+    # made otherwise. A view is digested from it and the tags, far faster than from the fields.
+    source_digest: str = field(default="", compare=False, repr=False)
 
     @property
     def first_day(self) -> date:

@@ -186,10 +186,13 @@ def _digest(*parts: str) -> str:
 
 
 def _view_digest(paper: PaperPage, tag_labels: dict[str, str], settings: tuple[object, ...]) -> str:
-    """A digest of the inputs that decide a paper's view before its links: the paper, the
-    labels of its tags and the site settings it shows."""
+    """A digest of the inputs that decide a paper's view before its links: the paper (by what
+    it was loaded from, when known), the labels of its tags and the site settings it shows."""
     labels = tuple((t, tag_labels.get(t, t)) for t in paper.tags)
-    data = cache.pickled((paper, labels, settings))
+    if paper.source_digest:
+        data = f"{paper.source_digest}\0{labels!r}\0{settings!r}".encode("utf-8", "surrogatepass")
+    else:
+        data = cache.pickled((paper, labels, settings))
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from sitegen import frontmatter
+from sitegen import content, frontmatter
+from sitegen.build import parse_seeds, read_pages
+from sitegen.config import load_config
+from sitegen.models import Appearance
+from sitegen.report import BuildReport
+from sitegen.taxonomy import TagRule, Taxonomy, site_taxonomy
 from tests.conftest import REPO, build_project, seed_project, write_tree
 
 PUMA = "content/papers/puma-secure-inference-of-llama-7b-in-five-minutes.md"
@@ -199,3 +206,49 @@ def test_the_committed_content_is_what_a_build_writes(tmp_path: Path) -> None:
     _, report = build_project(root)
     assert report.content_written == 0
     assert report.warnings == []
+
+
+def test_a_loaded_paper_is_a_function_of_its_source_but_for_thin_tags(
+    seed_copy: Path,
+) -> None:
+    """What `PaperPage.source_digest` promises: the site's papers are each page loaded on its
+    own from its path, text and appearances, but for the tags the thin-tag cut drops.
+    A step that changed a paper from anything else would leave its view's digest stale."""
+    config = load_config(root=seed_copy, environ={})
+    papers, _ = parse_seeds(config, BuildReport())
+    taxonomy = site_taxonomy(config.taxonomy, config.tags)
+    pages = read_pages(config.content_dir / "papers", config, "*.md")
+    # A taxonomy tag found in one paper only: cut from the site, and so from its paper.
+    puma = pages[PUMA]
+    pages[PUMA] = puma.replace("\ntags:\n", "\ntags:\n- rare-topic\n", 1)
+    rare = TagRule("rare-topic", "Rare topic", "", ())
+    taxonomy = Taxonomy((*taxonomy.rules, rare))
+    merged = content.merge(papers, pages, taxonomy, "content")
+    site = content.load_site(merged.pages, {}, taxonomy, merged.appearances, merged.parsed)
+    assert len(site.papers) == 81
+    cut = 0
+    for paper in site.papers:
+        path = paper.content_path
+        alone = content.load_paper_page(path, merged.pages[path], taxonomy, merged.appearances)
+        assert alone.source_digest == paper.source_digest != ""
+        assert replace(alone, tags=paper.tags) == paper
+        cut += alone.tags != paper.tags
+    assert cut == 1 and "rare-topic" not in {t.slug for t in site.tags}
+
+
+def test_a_paper_source_digest_changes_with_each_of_its_inputs(seed_copy: Path) -> None:
+    text = (seed_copy / PUMA).read_text(encoding="utf-8")
+    taxonomy = site_taxonomy(None, ())
+    paper = content.load_paper_page(PUMA, text, taxonomy, {})
+    seen = {paper.key: (Appearance(date(2025, 3, 12), "seeds/2025-03-12.txt", 4),)}
+    other = Taxonomy((*taxonomy.rules, TagRule("rare-topic", "Rare topic")))
+    variants = [
+        content.load_paper_page(PUMA, text, taxonomy, {}),
+        content.load_paper_page(PUMA.replace("puma", "puma-2"), text, taxonomy, {}),
+        content.load_paper_page(PUMA, text.replace("5 minutes", "6 minutes"), taxonomy, {}),
+        content.load_paper_page(PUMA, text, taxonomy, seen),
+        content.load_paper_page(PUMA, text, other, {}),
+    ]
+    digests = [v.source_digest for v in variants]
+    assert digests[0] == paper.source_digest
+    assert len(set(digests[1:])) == 4 and paper.source_digest not in digests[1:]

@@ -172,6 +172,29 @@ def test_compiled_templates_are_kept_until_their_source_or_sitegen_changes(
     assert "base.html" in compiled
 
 
+def test_a_tag_cut_by_another_papers_edit_leaves_the_unedited_paper_too(site: Path) -> None:
+    """A tag of two papers loses one of them: as a topic of one paper, it is cut from the
+    other too, whose page changes although its own text did not."""
+    config = site / "sitegen.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + '\n[tags.rare-topic]\nlabel = "Rare topic"\nmatch = ["zzyzx quux"]\n',
+        encoding="utf-8",
+    )
+    first, second = _papers(site)[:2]
+    for page in (first, second):
+        text = page.read_text(encoding="utf-8")
+        page.write_text(text.replace("\ntags:\n", "\ntags:\n- rare-topic\n", 1), encoding="utf-8")
+    _build(site)
+    shown = site / "_site" / "papers" / second.stem / "index.html"
+    assert "Rare topic" in shown.read_text(encoding="utf-8")
+    text = first.read_text(encoding="utf-8")
+    first.write_text(text.replace("- rare-topic\n", "", 1), encoding="utf-8")
+    report = _build(site)
+    assert report.carried > 0
+    assert "Rare topic" not in shown.read_text(encoding="utf-8")
+
+
 def test_a_damaged_ledger_only_costs_a_full_render(site: Path) -> None:
     _settle(site)
     for ledger in (site / FOLDER).glob(f"{reuse.LEDGER_PREFIX}*"):
