@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
@@ -179,12 +179,6 @@ def found_links(paper: PaperPage) -> tuple[LinkView, ...]:
     return tuple(LinkView(_link_label(url), url) for url in seen)
 
 
-def _digest(*parts: str) -> str:
-    # One encode and one update: per part, they cost more than hashing the text.
-    framed = "".join([f"{len(part)}\0{part}" for part in parts])
-    return hashlib.blake2b(framed.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-
-
 def _view_digest(paper: PaperPage, tag_labels: dict[str, str], settings: tuple[object, ...]) -> str:
     """A digest of the inputs that decide a paper's view before its links: the paper (by what
     it was loaded from, when known), the labels of its tags and the site settings it shows."""
@@ -286,19 +280,6 @@ def _neighbours(site: Site) -> dict[str, tuple[str | None, str | None]]:
     return found
 
 
-def _link_parts(
-    prev_in_day: LinkView | None, next_in_day: LinkView | None, related: tuple[LinkView, ...]
-) -> Iterator[str]:
-    """The links added to a view, as the parts of its digest (each framed by `_digest`)."""
-    for link in (prev_in_day, next_in_day):
-        yield "-" if link is None else "+"
-        if link is not None:
-            yield from (link.label, link.url)
-    yield str(len(related))
-    for link in related:
-        yield from (link.label, link.url)
-
-
 def prerender(paper: PaperPage, renderer: markup.Renderer) -> None:
     """Fill the cache with a paper's costly text conversions, as `_details` will ask for them.
 
@@ -344,7 +325,7 @@ class UnlinkedViews:
             p.slug: LinkView(markup.to_plain(p.title), url_map.url(urls.paper_path(p.slug)))
             for p in site.papers
         }
-        neighbours = _neighbours(site)
+        self._neighbours = neighbours = _neighbours(site)
         by_slug: dict[str, PaperView] = {}
         for paper in site.papers:
             prev_slug, next_slug = neighbours.get(paper.slug, (None, None))
@@ -362,11 +343,22 @@ class UnlinkedViews:
     def link(self, related: Mapping[str, tuple[str, ...]], digests: Mapping[str, str]) -> SiteViews:
         """The views, each now with its related papers (most similar first) and its digest;
         `digests` are the site's `view_digests`."""
+        # What each link shows, framed by its lengths: joined, they cannot run into each other.
+        framed = {
+            slug: f"{len(link.label)}\0{link.label}{len(link.url)}\0{link.url}"
+            for slug, link in self._targets.items()
+        }
+        framed[""] = "-"  # no neighbour
         for view in self.views.papers:
-            links = tuple(self._targets[o] for o in related.get(view.slug, ()))
+            slugs = related.get(view.slug, ())
+            links = tuple(map(self._targets.__getitem__, slugs))
             digest = digests[view.slug]
-            if view.prev_in_day or view.next_in_day or links:
-                digest = _digest(digest, *_link_parts(view.prev_in_day, view.next_in_day, links))
+            prev_slug, next_slug = self._neighbours.get(view.slug, (None, None))
+            if prev_slug or next_slug or links:
+                parts = [digest, framed[prev_slug or ""], framed[next_slug or ""]]
+                parts += map(framed.__getitem__, slugs)
+                data = "".join(parts).encode("utf-8", "surrogatepass")
+                digest = hashlib.blake2b(data, digest_size=16).hexdigest()
             # Views are set up once, here, before anything reads these two fields.
             object.__setattr__(view, "related", links)
             object.__setattr__(view, "digest", digest)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import replace
@@ -76,6 +77,28 @@ def test_one_changed_paper_renders_only_the_pages_that_show_it(site: Path) -> No
     page = site / "_site" / "papers" / edited.stem / "index.html"
     assert "A sentence added by hand" in page.read_text(encoding="utf-8")
     # Byte for byte what a build without any cache writes from the same inputs.
+    fresh = site / "fresh"
+    shutil.copytree(site, fresh, ignore=shutil.ignore_patterns("_site", FOLDER, "fresh"))
+    _build(fresh, use_cache=False)
+    assert _tree(site / "_site") == _tree(fresh / "_site")
+
+
+def test_a_retitled_paper_is_renamed_on_every_page_that_links_to_it(site: Path) -> None:
+    """Its day neighbours and the papers listing it as related show its title in their links,
+    although nothing of their own changed."""
+    _settle(site)
+    edited = _papers(site)[1]
+    text = edited.read_text(encoding="utf-8")
+    old_title = re.search(r"^title: (.*)$", text, re.MULTILINE)
+    assert old_title is not None
+    edited.write_text(text.replace(old_title.group(0), "title: Zebra Retitled", 1), "utf-8")
+    _build(site)
+    linking = [
+        page
+        for page in (site / "_site" / "papers").glob("*/index.html")
+        if page.parent.name != edited.stem and "Zebra Retitled" in page.read_text("utf-8")
+    ]
+    assert len(linking) >= 2
     fresh = site / "fresh"
     shutil.copytree(site, fresh, ignore=shutil.ignore_patterns("_site", FOLDER, "fresh"))
     _build(fresh, use_cache=False)
