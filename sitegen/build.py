@@ -212,6 +212,7 @@ class _Tally:
         self.marked: list[str] = []  # pages for the search index
         # page -> (render key, marked, digest of its bytes if marked and search is on)
         self.keyed: dict[str, tuple[bytes, bool, bytes]] = {}
+        self.kept: set[str] = set()  # outputs carried over from the last build
 
     def search_key(self) -> str:
         """What the search index is a function of: the marked pages, or every page if none is
@@ -223,6 +224,7 @@ class _Tally:
             self.files += 1
             digest = b""
             if output.carried is not None:
+                self.kept.add(output.path)
                 self.bytes += output.carried.size
                 marked, digest = output.carried.marked, output.carried.digest
             else:
@@ -389,7 +391,7 @@ def _build(
             written = write.write_site(outputs, tree, finalize=finalize, note=note)
         report.files, report.bytes, report.changed = written.files, written.bytes, written.changed
     if ledger is not None:
-        ledger.save(tally.keyed)
+        ledger.save(tally.keyed, carried=tally.kept)
     if on_stage:
         for name, seconds in report.timings.items():
             on_stage(name, seconds)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Sequence
@@ -216,6 +217,35 @@ def test_a_tag_cut_by_another_papers_edit_leaves_the_unedited_paper_too(site: Pa
     report = _build(site)
     assert report.carried > 0
     assert "Rare topic" not in shown.read_text(encoding="utf-8")
+
+
+def test_the_ledger_takes_a_carried_pages_record_over_without_looking_again(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _settle(site)
+    looked: list[str] = []
+    saved: list[int] = []
+    save, stat = reuse.Ledger.save, os.stat
+
+    def counting(path: Any, *args: Any, **kwargs: Any) -> Any:
+        looked.append(os.fspath(path))
+        return stat(path, *args, **kwargs)
+
+    def saving(self: reuse.Ledger, published: Any, carried: Any = ()) -> None:
+        saved.append(len(published))
+        with monkeypatch.context() as patch:
+            patch.setattr(os, "stat", counting)
+            save(self, published, carried)
+
+    monkeypatch.setattr(reuse.Ledger, "save", saving)
+    for edit in ("\nAn edit.\n", "\nAnother edit.\n"):
+        _append(_papers(site)[0], edit)
+        looked.clear()
+        report = _build(site)
+        # Only what was written is looked at; the records of the others still hold, so the
+        # next build carries as much over.
+        assert report.carried > 100
+        assert 0 < len(looked) <= saved[-1] - report.carried
 
 
 def test_a_damaged_ledger_only_costs_a_full_render(site: Path) -> None:
