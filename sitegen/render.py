@@ -19,7 +19,7 @@ from sitegen.config import Config
 from sitegen.errors import ConfigError
 from sitegen.models import OutputFile, Site
 from sitegen.search import BUNDLE_DIR, SEARCH_PAGE
-from sitegen.views import PaperView, SiteViews, ViewField
+from sitegen.views import TAG_OWN_FIELDS, PaperView, SiteViews, TagView, ViewField
 
 PACKAGE_THEMES = Path(__file__).parent / "themes"
 PAPER_TEMPLATE = "paper.html"
@@ -184,29 +184,47 @@ class SiteRenderer:
         self.keys = reuse.PageKeys(salt) if ledger is not None else None
 
     def plan(self, job: PageJob) -> PageJob | OutputFile:
-        """The job with its full context and key, or the carried-over page if it needs none."""
+        """The job with its full context and key, or the carried-over page if it needs none.
+
+        A page with a tag's view in its context has two keys. The shallow one leaves out the
+        tag's papers: a page whose last render read none of them (`render`) was published
+        under it, and stays as it is while the tag's own fields do. Without it, a change to
+        one paper renders every page of each of its tags again, dozens for a big tag.
+        """
         context = dict(job.context)
         context.setdefault("feeds", self.info.feeds)
         context.setdefault("description", self.config.description)
         context.setdefault("pager", None)
         context["canonical"] = self.url_map.absolute(job.out_path)
         context["url"] = self.url_map.url(job.out_path)
-        key = None
+        key = shallow = None
         if self.keys is not None and self.ledger is not None:
+            if any(type(value) is TagView for value in context.values()):
+                shallow = self.keys.key(job.template, context, shallow=True)
+                reused = self.ledger.reused(job.out_path, shallow)
+                if reused is not None:
+                    return reused
             key = self.keys.key(job.template, context)
             reused = self.ledger.reused(job.out_path, key)
             if reused is not None:
                 return reused
-        return PageJob(job.template, job.out_path, context, key)
+        return PageJob(job.template, job.out_path, context, key, shallow)
 
     def render(self, job: PageJob) -> OutputFile:
-        """A planned job's page."""
+        """A planned job's page, under its shallow key if the templates read no tag's papers."""
+        read: list[str] = []
         context = {
             name: value.value() if type(value) is ViewField else value
             for name, value in job.context.items()
         }
+        if job.shallow_key is not None:
+            context = {
+                name: _WatchedTag(value, read) if type(value) is TagView else value
+                for name, value in context.items()
+            }
         html = self.env.get_template(job.template).render(**context)
-        return OutputFile(job.out_path, html.encode("utf-8"), job.key)
+        key = job.shallow_key if job.shallow_key is not None and not read else job.key
+        return OutputFile(job.out_path, html.encode("utf-8"), key)
 
     def paginated(
         self, template: str, items: Sequence[PaperView], path_of: Any, **context: Any
@@ -229,6 +247,44 @@ class PageJob:
     out_path: str
     context: dict[str, Any]
     key: bytes | None = None  # set by SiteRenderer.plan
+    shallow_key: bytes | None = None  # set by plan for a page with a tag's view
+
+
+class _WatchedTag:
+    """A tag's view as a template sees it, noting in `read` any use beyond the tag's own
+    fields: its papers, or the whole view (printed, compared), on which the page then depends.
+    """
+
+    __slots__ = ("_read", "_view")
+
+    def __init__(self, view: TagView, read: list[str]) -> None:
+        object.__setattr__(self, "_view", view)
+        object.__setattr__(self, "_read", read)
+
+    def __getattribute__(self, name: str) -> Any:
+        view = object.__getattribute__(self, "_view")
+        if name not in TAG_OWN_FIELDS:
+            object.__getattribute__(self, "_read").append(name)
+        return getattr(view, name)
+
+    def _whole(self) -> TagView:
+        object.__getattribute__(self, "_read").append("*")
+        view: TagView = object.__getattribute__(self, "_view")
+        return view
+
+    def __str__(self) -> str:
+        return str(_WatchedTag._whole(self))
+
+    def __repr__(self) -> str:
+        return repr(_WatchedTag._whole(self))
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is _WatchedTag:
+            other = _WatchedTag._whole(other)
+        return _WatchedTag._whole(self) == other
+
+    def __hash__(self) -> int:
+        return hash(_WatchedTag._whole(self))
 
 
 def render_pages(

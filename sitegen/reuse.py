@@ -19,7 +19,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from sitegen import cache, write
 from sitegen.models import Carried, OutputFile
-from sitegen.views import DayView, PaperView, TagView, ViewField
+from sitegen.views import TAG_OWN_FIELDS, DayView, PaperView, TagView, ViewField
 
 LEDGER_PREFIX = "outputs-"  # one ledger per output folder: `outputs-<hash of its path>.pickle`
 SPARE_PREFIX = "spare-"  # and one spare tree: `spare-<hash of its path>/`
@@ -91,6 +91,7 @@ class PageKeys:
         self._views: dict[int, tuple[object, bytes]] = {}
         self._values: dict[int, tuple[object, bytes]] = {}  # shared context values, pickled
         self._shapes: dict[tuple[str, ...], tuple[bytes, ...]] = {}
+        self._shallow: dict[int, tuple[object, bytes]] = {}  # tag views by their own fields
 
     def view_digest(self, view: object) -> bytes:
         known = self._views.get(id(view))
@@ -102,7 +103,9 @@ class PageKeys:
         self._views[id(view)] = (view, digest)  # the view is kept alive, so its id stays its own
         return digest
 
-    def key(self, template: str, context: Mapping[str, Any]) -> bytes:
+    def key(self, template: str, context: Mapping[str, Any], *, shallow: bool = False) -> bytes:
+        """The key of a page rendered from `context`; `shallow`, of a page whose render read
+        no more of a tag's view in the context than its own fields (views.TAG_OWN_FIELDS)."""
         names = sorted(context)
         # Thousands of pages share a template and the names in their context: framed once.
         shape = (template, *names)
@@ -111,11 +114,23 @@ class PageKeys:
             head = self._salt + _framed(b"t", template.encode())
             frames = self._shapes[shape] = (head, *(_framed(b"k", n.encode()) for n in names))
         parts = [frames[0]]
-        value = self._value
+        value = self._shallow_value if shallow else self._value
         for frame, name in zip(frames[1:], names, strict=True):
             parts += (frame, value(context[name]))
         # Hashed at once: the same bytes as an update per part, for a third of the calls.
         return hashlib.blake2b(b"".join(parts), digest_size=20).digest()
+
+    def _shallow_value(self, value: object) -> bytes:
+        if type(value) is not TagView:
+            return self._value(value)
+        known = self._shallow.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        # Tagged apart from any `_value`: a shallow key never equals a full one.
+        own = {name: getattr(value, name) for name in sorted(TAG_OWN_FIELDS)}
+        framed = _framed(b"g", cache.pickled(own))
+        self._shallow[id(value)] = (value, framed)  # kept alive, so its id stays its own
+        return framed
 
     def _value(self, value: object) -> bytes:
         """One context value, framed: most are plain strings or a paper's view, which need no

@@ -6,7 +6,7 @@ import hashlib
 import re
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -116,6 +116,11 @@ class TagView:
     url: str
     count: int
     papers: tuple[PaperView, ...]
+
+
+# What a tag's own page shows of it in the default theme: all but its papers, of which each
+# page shows its share (render.py keeps track of a template that reads more).
+TAG_OWN_FIELDS = frozenset(f.name for f in fields(TagView)) - {"papers"}
 
 
 @dataclass(frozen=True, slots=True)

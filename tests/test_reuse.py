@@ -60,6 +60,13 @@ def _append(path: Path, text: str) -> None:
     path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
 
 
+def _retitle(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    title = re.search(r"^title: (.*)$", text, re.MULTILINE)
+    assert title is not None
+    page.write_text(text.replace(title.group(0), "title: Zebra Retitled", 1), "utf-8")
+
+
 def _settle(site: Path) -> None:
     """One build in place, so the ledger describes this copy's own files."""
     _append(_papers(site)[-1], "\n")
@@ -89,10 +96,7 @@ def test_a_retitled_paper_is_renamed_on_every_page_that_links_to_it(site: Path) 
     although nothing of their own changed."""
     _settle(site)
     edited = _papers(site)[1]
-    text = edited.read_text(encoding="utf-8")
-    old_title = re.search(r"^title: (.*)$", text, re.MULTILINE)
-    assert old_title is not None
-    edited.write_text(text.replace(old_title.group(0), "title: Zebra Retitled", 1), "utf-8")
+    _retitle(edited)
     _build(site)
     linking = [
         page
@@ -100,6 +104,57 @@ def test_a_retitled_paper_is_renamed_on_every_page_that_links_to_it(site: Path) 
         if page.parent.name != edited.stem and "Zebra Retitled" in page.read_text("utf-8")
     ]
     assert len(linking) >= 2
+    fresh = site / "fresh"
+    shutil.copytree(site, fresh, ignore=shutil.ignore_patterns("_site", FOLDER, "fresh"))
+    _build(fresh, use_cache=False)
+    assert _tree(site / "_site") == _tree(fresh / "_site")
+
+
+def _paged_tag(site: Path) -> tuple[Path, list[Path]]:
+    """Two papers a page, settled: a tag of many pages, and the paper on its last page."""
+    config = site / "sitegen.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(re.sub(r"(?m)^per_page = .*$", "per_page = 2", text), encoding="utf-8")
+    _settle(site)
+    folders = [p for p in (site / "_site" / "tags").iterdir() if (p / "page" / "3").is_dir()]
+    folder = max(folders, key=lambda p: len(list((p / "page").iterdir())))
+    pages = [folder / "index.html", *sorted((folder / "page").glob("*/index.html"))]
+    last = _LINK_TO_PAPER.findall(pages[-1].read_text(encoding="utf-8"))[-1]
+    return site / "content" / "papers" / f"{last}.md", pages
+
+
+_LINK_TO_PAPER = re.compile(r'href="/papers/([^/"]+)/"')
+
+
+def test_an_edit_renders_only_the_tag_pages_that_show_the_paper(site: Path) -> None:
+    edited, pages = _paged_tag(site)
+    before = {page: page.read_bytes() for page in pages}
+    _retitle(edited)
+    _build(site)
+    changed = [page for page in pages if page.read_bytes() != before[page]]
+    assert changed == [pages[-1]]
+
+
+@pytest.mark.parametrize(
+    "shows",
+    [
+        "{% for p in tag.papers %}{{ p.title }} {% endfor %}",
+        "{{ tag['papers'] | length }} {{ (tag | attr('papers'))[-1].title }}",
+        "{{ [tag] }}",
+    ],
+)
+def test_a_tag_page_showing_the_tags_papers_is_rendered_again_for_any_of_them(
+    site: Path, shows: str
+) -> None:
+    """A theme whose tag pages read the tag's papers: every page of the tag depends on each."""
+    (site / "templates").mkdir()
+    theirs = (REPO / "themes" / "default" / "templates" / "tag.html").read_text(encoding="utf-8")
+    marked = theirs.replace("{% endblock %}", f"<aside>{shows}</aside>{{% endblock %}}", 1)
+    (site / "templates" / "tag.html").write_text(marked, encoding="utf-8")
+    edited, pages = _paged_tag(site)
+    _retitle(edited)
+    _build(site)
+    assert all("Zebra Retitled" in page.read_text(encoding="utf-8") for page in pages)
     fresh = site / "fresh"
     shutil.copytree(site, fresh, ignore=shutil.ignore_patterns("_site", FOLDER, "fresh"))
     _build(fresh, use_cache=False)
