@@ -20,7 +20,6 @@ from sitegen import (
     guard,
     markup,
     parallel,
-    related,
     render,
     reuse,
     search,
@@ -303,12 +302,16 @@ def _build(
     # Related papers (one process) and views and feeds (this one) need only the loaded site:
     # they run side by side, and the views take the related lists when they are done. On a big
     # site the views wait for the related papers (see OVERLAP_MAX_PAPERS).
-    docs = related.documents(site.papers)
-    overlap = len(docs) <= OVERLAP_MAX_PAPERS
+    overlap = len(site.papers) <= OVERLAP_MAX_PAPERS
     folder = cache.active().folder
-    memory = folder / related.MODEL_FILE if folder is not None else None
 
     def related_and_digests() -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+        # Imported where it runs: numpy and scipy take 0.15 s to import, which this process,
+        # the one a rebuild waits for, then does not spend.
+        from sitegen import related
+
+        memory = folder / related.MODEL_FILE if folder is not None else None
+        docs = related.documents(site.papers)
         # Plain dicts: they may cross a pipe. The view digests need only the loaded site too;
         # made there, they leave this process less to do before it waits.
         lists = dict(related.related_papers(docs, memory=memory))
@@ -318,7 +321,9 @@ def _build(
     with ExitStack() as stack:  # the related papers' process and the staging tree
         with report.stage("related+views"), _settled():
             # Forked first: it is the longest task of a rebuild, and the staging tree can wait.
-            found = stack.enter_context(parallel.background(related_and_digests, jobs, len(docs)))
+            found = stack.enter_context(
+                parallel.background(related_and_digests, jobs, len(site.papers))
+            )
             if not overlap:
                 # Still in the forked process: computed here, its garbage would leave free slots
                 # all over this process's heap, and each render worker that allocates into them
