@@ -145,7 +145,7 @@ class _Counted:
     """Every document's terms and their counts, the terms numbered by first use across the
     documents in order: the input of `_tfidf`, kept in the model for the next call."""
 
-    digests: bytes  # each document text's `_text_digest`, one after the other
+    digests: bytes  # each document's `_text_digest`, one after the other
     words: list[str]  # the terms, by number
     indptr: Ints  # document i's terms are terms[indptr[i] : indptr[i + 1]]
     terms: npt.NDArray[np.signedinteger[Any]]  # each in order of first use in its document
@@ -170,13 +170,13 @@ def _text_digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=_DIGEST_SIZE).digest()
 
 
-def _count(texts: Sequence[str], last: _Counted | None) -> _Counted:
-    """The terms of `texts`; a text the last call counted too is not tokenised again.
+def _count(docs: Sequence[Document], last: _Counted | None) -> _Counted:
+    """The terms of `docs`; a document the last call counted too is not tokenised again.
 
     Tokenising is most of the cost of a rebuild's related papers (30-60 us a document). The
     numbering by first use, which depends on every document before, is redone in numpy.
     """
-    digests = [_text_digest(text) for text in texts]
+    digests = [_text_digest(f"{len(d.title)}\0{d.title}{d.abstract}") for d in docs]
     size = _DIGEST_SIZE
     known: dict[bytes, int] = {}
     if last is not None:
@@ -184,7 +184,11 @@ def _count(texts: Sequence[str], last: _Counted | None) -> _Counted:
         known = {old[i : i + size]: i // size for i in range(0, len(old), size)}
     rows = [known.get(digest) for digest in digests]
     # The texts not counted before: tokenised, and their new words numbered after the old.
-    fresh = [count_terms(text) for text, row in zip(texts, rows, strict=True) if row is None]
+    fresh = [
+        count_terms(document_text(d.title, d.abstract))
+        for d, row in zip(docs, rows, strict=True)
+        if row is None
+    ]
     split = [words.split(" ") if words else [] for words, _ in fresh]
     place = dict.fromkeys(last.words if last is not None else ())
     place.update(dict.fromkeys(itertools.chain.from_iterable(split)))
@@ -215,7 +219,7 @@ def _count(texts: Sequence[str], last: _Counted | None) -> _Counted:
             next_fresh += 1
             terms.append(fresh_terms[lo:hi])
             counts.append(fresh_counts[lo:hi])
-    indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+    indptr = np.zeros(len(docs) + 1, dtype=np.int64)
     np.cumsum([len(part) for part in terms], out=indptr[1:])
     raw = np.concatenate(terms).astype(np.int64) if terms else np.zeros(0, np.int64)
     # Renumbered by first use: the first place each word is found, in document order.
@@ -413,10 +417,7 @@ def related_papers(
         return MappingProxyType(result)
     salt = f"{cache.build_fingerprint()} k={k} max_df={MAX_DF}"
     last = _recall(memory, salt)
-    counted = _count(
-        [document_text(d.title, d.abstract) for d in ordered],
-        last.counted if last is not None else None,
-    )
+    counted = _count(ordered, last.counted if last is not None else None)
     vocabulary: list[str] = []
     matrix = _tfidf(counted, vocabulary)
     if matrix is None:

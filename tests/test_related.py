@@ -148,7 +148,7 @@ def test_tfidf_weights_follow_the_formula(monkeypatch: pytest.MonkeyPatch) -> No
     # Sublinear tf 1 + ln(tf), smooth idf ln((1 + n) / (1 + df)) + 1, rows of length one.
     monkeypatch.setattr(related, "MAX_DF", 2)  # with 3 papers, "common" (in all 3) is dropped
     texts = ["graph graph common", "common vision graph", "common speech"]
-    matrix = related._tfidf(related._count(texts, None))
+    matrix = related._tfidf(related._count([doc("", "", text) for text in texts], None))
     assert matrix is not None and matrix.dtype == np.float32
     # Columns by first use once "common" is gone: graph, vision, speech.
     idf = {"graph": np.log(4 / 3) + 1, "vision": np.log(4 / 2) + 1, "speech": np.log(4 / 2) + 1}
@@ -167,8 +167,7 @@ def test_tfidf_weights_follow_the_formula(monkeypatch: pytest.MonkeyPatch) -> No
 def _reference_top_k(docs: list[Document], k: int) -> dict[str, tuple[str, ...]]:
     """The ranking rules one row at a time: round, drop self and zeros, sort, cut at k."""
     ordered = sorted(docs, key=lambda d: d.slug)
-    texts = [document_text(d.title, d.abstract) for d in ordered]
-    matrix = related._tfidf(related._count(texts, None))
+    matrix = related._tfidf(related._count(ordered, None))
     assert matrix is not None
     scores = np.round((matrix @ matrix.T.tocsr()).toarray(), related.SCORE_DECIMALS)
     lists = {}
@@ -236,7 +235,11 @@ def test_terms_counted_from_the_last_count_equal_a_count_from_scratch(seed: int)
     rng = np.random.default_rng(seed)
     words = [*_WORDS, "the", "and"]  # stop words too: a text can count no term at all
     texts = [" ".join(rng.choice(words, int(rng.integers(0, 6)))) for _ in range(40)]
-    last = related._count(texts, None)
+
+    def count(last: Any) -> Any:
+        return related._count([doc("", "", text) for text in texts], last)
+
+    last = count(None)
     for step in range(12):
         index = int(rng.integers(len(texts)))
         kind = step % 4
@@ -248,7 +251,7 @@ def test_terms_counted_from_the_last_count_equal_a_count_from_scratch(seed: int)
             texts.insert(index, " ".join(rng.choice(words, 4)))
         else:  # words reordered: the same terms, another order of first use
             texts[index] = " ".join(reversed(texts[index].split()))
-        reused, fresh = related._count(texts, last), related._count(texts, None)
+        reused, fresh = count(last), count(None)
         assert reused.digests == fresh.digests and reused.words == fresh.words, step
         for name in ("indptr", "terms", "counts"):
             assert np.array_equal(getattr(reused, name), getattr(fresh, name)), (step, name)
