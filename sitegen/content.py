@@ -314,12 +314,17 @@ def _page_key(meta: Mapping[str, Any], fallback: str) -> str:
     return key if isinstance(key, str) else fallback
 
 
+_JUST_STRINGS = frozenset({str})
+
+
 def _str_tuple(meta: Mapping[str, Any], name: str, path: str) -> tuple[str, ...]:
     value = meta.get(name, [])
     if value is None:
         return ()
     if isinstance(value, str):
         value = [value]
+    if type(value) is list and _JUST_STRINGS.issuperset(map(type, value)):
+        return tuple(map(markup.clean_text, value))  # as below, in C: 50,000 calls at 10k
     if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
         raise ParseError(f"front matter `{name}` must be a list of strings", Location(path))
     # Hand-typed values are as untrusted as scraped ones: no controls or bidi tricks.
