@@ -252,3 +252,17 @@ def test_a_paper_source_digest_changes_with_each_of_its_inputs(seed_copy: Path) 
     digests = [v.source_digest for v in variants]
     assert digests[0] == paper.source_digest
     assert len(set(digests[1:])) == 4 and paper.source_digest not in digests[1:]
+
+
+def test_a_paper_listed_again_with_an_arxiv_id_keeps_its_page(tmp_path: Path) -> None:
+    """First listed by title alone, then with an arXiv id: the page is found by its title."""
+    root = write_tree(tmp_path / "site", {"seeds/2025-03-11.txt": DAY_ONE})
+    build_project(root)
+    summary = "We study a mixture of experts model and show that routing tokens helps."
+    listed = _hf_day("2503.01234", "First Paper About Sparse Experts", summary, "2025-03-12")
+    write_tree(root, {"seeds/2025-03-12-hf_daily.json": listed})
+    _, report = build_project(root)
+    (page,) = (root / "content/papers").glob("*.md")
+    meta, _ = frontmatter.split(page.read_text(encoding="utf-8"), page.name)
+    assert report.papers == 1
+    assert [a["date"] for a in meta["appeared"]] == [date(2025, 3, 11), date(2025, 3, 12)]
