@@ -152,7 +152,8 @@ class _Counted:
     counts: npt.NDArray[np.uint32]
 
     def fits(self) -> bool:
-        """False for a damaged model's: sizes that disagree, or numbers past the words."""
+        """False for a damaged model's: sizes that disagree, numbers past the words, or a
+        word twice."""
         n = len(self.indptr) - 1
         if n < 0 or len(self.digests) != n * _DIGEST_SIZE or len(self.terms) != len(self.counts):
             return False
@@ -160,6 +161,8 @@ class _Counted:
             return False
         if n and np.diff(self.indptr).min() < 0:
             return False
+        if len(set(self.words)) != len(self.words):
+            return False  # a term's rows would be read as another's
         return not len(self.terms) or 0 <= self.terms.min() <= self.terms.max() < len(self.words)
 
 
@@ -183,27 +186,28 @@ def _count(docs: Sequence[Document], last: _Counted | None) -> _Counted:
         old = last.digests
         known = {old[i : i + size]: i // size for i in range(0, len(old), size)}
     rows = [known.get(digest) for digest in digests]
-    # The texts not counted before: tokenised, and their new words numbered after the old.
-    fresh = [
-        count_terms(document_text(d.title, d.abstract))
-        for d, row in zip(docs, rows, strict=True)
-        if row is None
-    ]
-    split = [words.split(" ") if words else [] for words, _ in fresh]
+    # The texts not counted before: tokenised, their counts packed (a Python int per term of
+    # 100,000 papers would take gigabytes), and their new words numbered after the old.
+    fresh: list[tuple[str, bytes]] = []
+    for d, row in zip(docs, rows, strict=True):
+        if row is None:
+            words, numbers = count_terms(document_text(d.title, d.abstract))
+            fresh.append((words, np.asarray(numbers, dtype=_COUNT).tobytes()))
+
+    def fresh_words() -> Iterator[str]:
+        # Split again for each pass: all at once would be a string object per word.
+        return itertools.chain.from_iterable(words.split(" ") for words, _ in fresh if words)
+
     place = dict.fromkeys(last.words if last is not None else ())
-    place.update(dict.fromkeys(itertools.chain.from_iterable(split)))
+    place.update(dict.fromkeys(fresh_words()))
     number = {word: i for i, word in enumerate(place)}
-    fresh_terms = np.fromiter(
-        map(number.__getitem__, itertools.chain.from_iterable(split)),
-        dtype=np.int64,
-        count=sum(map(len, split)),
+    id_type = np.int32 if len(number) < 2**31 else np.int64
+    fresh_counts = np.frombuffer(b"".join(packed for _, packed in fresh), dtype=_COUNT)
+    fresh_terms: npt.NDArray[np.signedinteger[Any]] = np.fromiter(
+        map(number.__getitem__, fresh_words()), dtype=id_type, count=len(fresh_counts)
     )
-    fresh_counts = np.fromiter(
-        itertools.chain.from_iterable(counts for _, counts in fresh),
-        dtype=_COUNT,
-        count=len(fresh_terms),
-    )
-    fresh_ends = np.cumsum([len(words) for words in split], dtype=np.int64).tolist()
+    fresh_ends = np.cumsum([len(packed) // _COUNT.itemsize for _, packed in fresh]).tolist()
+    fresh.clear()
     old_bounds = last.indptr.tolist() if last is not None else []
     terms: list[npt.NDArray[np.signedinteger[Any]]] = []
     counts: list[npt.NDArray[np.uint32]] = []
@@ -221,21 +225,24 @@ def _count(docs: Sequence[Document], last: _Counted | None) -> _Counted:
             counts.append(fresh_counts[lo:hi])
     indptr = np.zeros(len(docs) + 1, dtype=np.int64)
     np.cumsum([len(part) for part in terms], out=indptr[1:])
-    raw = np.concatenate(terms).astype(np.int64) if terms else np.zeros(0, np.int64)
+    raw: npt.NDArray[np.signedinteger[Any]] = (
+        np.concatenate(terms).astype(id_type, copy=False) if terms else np.zeros(0, id_type)
+    )
+    del terms
     # Renumbered by first use: the first place each word is found, in document order.
-    first = np.full(len(number), len(raw), dtype=np.int64)
-    np.minimum.at(first, raw, np.arange(len(raw)))
+    at_type = np.int32 if len(raw) < 2**31 else np.int64
+    first: npt.NDArray[np.signedinteger[Any]] = np.full(len(number), len(raw), dtype=at_type)
+    np.minimum.at(first, raw, np.arange(len(raw), dtype=at_type))
     used = np.flatnonzero(first < len(raw))
     order = used[np.argsort(first[used], kind="stable")]
-    renumber = np.zeros(len(number), dtype=np.int64)
-    renumber[order] = np.arange(len(order))
-    words = list(place)
-    id_type = np.int32 if len(order) < 2**31 else np.int64
+    renumber = np.zeros(len(number), dtype=id_type)
+    renumber[order] = np.arange(len(order), dtype=id_type)
+    numbered = list(place)
     return _Counted(
         digests=b"".join(digests),
-        words=[words[i] for i in order.tolist()],
+        words=[numbered[i] for i in order.tolist()],
         indptr=indptr,
-        terms=renumber[raw].astype(id_type),
+        terms=renumber[raw],
         counts=np.concatenate(counts) if counts else np.zeros(0, _COUNT),
     )
 

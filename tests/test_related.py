@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -375,3 +376,19 @@ def test_related_papers_make_sense_on_the_seed(seed_site: Path) -> None:
     assert lists[translation[1]][0] == translation[0]
     deepseek = next(s for s in lists if s.startswith("deepseekmoe"))
     assert next(s for s in lists if s.startswith("moe-llava")) in lists[deepseek]
+
+
+def test_a_damaged_count_in_the_model_is_not_trusted() -> None:
+    rng = np.random.default_rng(3)
+    counted = related._count([_random_doc(rng, f"p{i:03d}") for i in range(30)], None)
+    assert counted.fits()
+    words = list(counted.words)
+    words[1] = words[0]  # two numbers for one word: rows would read one as the other
+    damaged = [
+        replace(counted, words=words),
+        replace(counted, digests=counted.digests[:-1]),
+        replace(counted, indptr=counted.indptr[::-1]),
+        replace(counted, terms=counted.terms + len(counted.words)),
+        replace(counted, counts=counted.counts[:-1]),
+    ]
+    assert [d.fits() for d in damaged] == [False] * len(damaged)
