@@ -318,7 +318,7 @@ def _build(
     folder = cache.active().folder
 
     def related_and_digests() -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
-        # Imported where it runs: numpy and scipy take 0.15 s to import, which this process,
+        # Imported where it runs: numpy and scipy take 0.2 s to import, which this process,
         # the one a rebuild waits for, then does not spend.
         from sitegen import related
 

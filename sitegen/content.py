@@ -459,7 +459,7 @@ def _source_digest(path: str, text: str, merged: tuple[Appearance, ...], taxonom
     the feeds, and the taxonomy (which tags a page written by hand)."""
     appeared = repr([(a.day.toordinal(), a.source, a.rank) for a in merged])
     data = f"{path}\0{taxonomy.digest}\0{appeared}\0{text}"
-    return hashlib.blake2b(data.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    return cache.bytes_hash(data.encode("utf-8", "surrogatepass")).hex()
 
 
 def _int_or_none(meta: Mapping[str, Any], name: str, path: str) -> int | None:

@@ -8,7 +8,6 @@ its `guid` as a permalink and lets readers that ignore ids still de-duplicate by
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import operator
@@ -214,7 +213,7 @@ def channels(views: SiteViews, config: Config, url_map: urls.UrlMap) -> tuple[Ch
 
 
 def _digest(value: object) -> str:
-    return hashlib.blake2b(cache.pickled(value), digest_size=16).hexdigest()
+    return cache.bytes_hash(cache.pickled(value)).hex()
 
 
 def _generator(channel: Channel, config: Config, self_url: str, tags_url: str) -> FeedGenerator:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import re
 import string
@@ -166,11 +165,11 @@ class _Counted:
         return not len(self.terms) or 0 <= self.terms.min() <= self.terms.max() < len(self.words)
 
 
-_DIGEST_SIZE = 16
+_DIGEST_SIZE = len(cache.bytes_hash(b""))
 
 
 def _text_digest(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=_DIGEST_SIZE).digest()
+    return cache.bytes_hash(text.encode("utf-8", "surrogatepass"))
 
 
 def _count(docs: Sequence[Document], last: _Counted | None) -> _Counted:
@@ -198,9 +197,11 @@ def _count(docs: Sequence[Document], last: _Counted | None) -> _Counted:
         # Split again for each pass: all at once would be a string object per word.
         return itertools.chain.from_iterable(words.split(" ") for words, _ in fresh if words)
 
-    place = dict.fromkeys(last.words if last is not None else ())
-    place.update(dict.fromkeys(fresh_words()))
-    number = {word: i for i, word in enumerate(place)}
+    # The last count's words keep their numbers; a new word is numbered after them.
+    known_words = last.words if last is not None else ()
+    unique = dict.fromkeys(itertools.chain(known_words, fresh_words()))  # in order, once each
+    number = {word: i for i, word in enumerate(unique)}
+    del unique
     id_type = np.int32 if len(number) < 2**31 else np.int64
     fresh_counts = np.frombuffer(b"".join(packed for _, packed in fresh), dtype=_COUNT)
     fresh_terms: npt.NDArray[np.signedinteger[Any]] = np.fromiter(
@@ -237,7 +238,7 @@ def _count(docs: Sequence[Document], last: _Counted | None) -> _Counted:
     order = used[np.argsort(first[used], kind="stable")]
     renumber = np.zeros(len(number), dtype=id_type)
     renumber[order] = np.arange(len(order), dtype=id_type)
-    numbered = list(place)
+    numbered = list(number)
     return _Counted(
         digests=b"".join(digests),
         words=[numbered[i] for i in order.tolist()],

@@ -99,7 +99,7 @@ class PageKeys:
             return known[1]
         buffer = io.BytesIO()
         _KeyPickler(buffer, self, top=view).dump(view)
-        digest = hashlib.blake2b(buffer.getvalue(), digest_size=16).digest()
+        digest = cache.bytes_hash(buffer.getvalue())
         self._views[id(view)] = (view, digest)  # the view is kept alive, so its id stays its own
         return digest
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import weakref
 from collections.abc import Callable, Mapping
@@ -192,7 +191,7 @@ def _view_digest(paper: PaperPage, tag_labels: dict[str, str], settings: tuple[o
         data = f"{paper.source_digest}\0{labels!r}\0{settings!r}".encode("utf-8", "surrogatepass")
     else:
         data = cache.pickled((paper, labels, settings))
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return cache.bytes_hash(data).hex()
 
 
 def _details(
@@ -363,7 +362,7 @@ class UnlinkedViews:
                 parts = [digest, framed[prev_slug or ""], framed[next_slug or ""]]
                 parts += map(framed.__getitem__, slugs)
                 data = "".join(parts).encode("utf-8", "surrogatepass")
-                digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+                digest = cache.bytes_hash(data).hex()
             # Views are set up once, here, before anything reads these two fields.
             object.__setattr__(view, "related", links)
             object.__setattr__(view, "digest", digest)
