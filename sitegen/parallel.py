@@ -148,7 +148,7 @@ def _in_order(tasks: Sequence[Callable[[], R]], jobs: int) -> Iterator[R]:
     try:
         with _frozen():
             for index in range(len(tasks)):
-                while index not in finished:
+                while True:
                     while (
                         started < len(tasks)
                         and len(running) < jobs
@@ -156,10 +156,19 @@ def _in_order(tasks: Sequence[Callable[[], R]], jobs: int) -> Iterator[R]:
                     ):
                         running[started] = _Forked(tasks[started])
                         started += 1
+                    if index in finished:
+                        break
                     ready = set(wait([child.done for child in running.values()]))
                     for number in [n for n, c in running.items() if c.done in ready]:
                         finished[number] = running.pop(number).result()
                 yield finished.pop(index)
+                # Children that finished while the consumer worked are replaced now, not when
+                # it next waits: a consumer as busy as the children (the write stage) would
+                # otherwise leave a core idle.
+                if running:
+                    ready = set(wait([child.done for child in running.values()], timeout=0))
+                    for number in [n for n, c in running.items() if c.done in ready]:
+                        finished[number] = running.pop(number).result()
     finally:  # the consumer stopped early, or a task raised: no child outlives the map
         for child in running.values():
             child.kill()

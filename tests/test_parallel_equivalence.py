@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +244,32 @@ def test_a_killed_child_only_means_the_main_process_does_its_task(
     assert list(parallel.map_ordered(_dies_in_a_child, list(range(20)), jobs=2)) == list(
         range(1, 21)
     )
+
+
+def _first_is_slow(value: int) -> int:
+    if value == 0:
+        time.sleep(0.5)  # the next tasks finish meanwhile, and wait for the consumer
+    return value
+
+
+def test_finished_children_are_replaced_while_the_consumer_works(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Taking a result that is ready already starts the next task: the consumer's work on it
+    (the write stage's) then overlaps the children's, and no core waits for it."""
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
+    monkeypatch.setattr(parallel, "CHUNK", 1)
+    forks = _recording_forks(monkeypatch)
+    mapped = parallel.map_ordered(_first_is_slow, list(range(8)), jobs=2)
+    started = []
+    for value in range(8):
+        assert next(mapped) == value
+        started.append(len(forks))
+        time.sleep(0.1)  # the consumer works; the running children finish meanwhile
+    # Tasks 1 to 3 finished while task 0 ran, as many as may wait ahead (jobs * AHEAD). From
+    # then on, each result taken starts the next task, finished children or not.
+    window = 2 * parallel.AHEAD
+    assert started == [min(value + window, 8) for value in range(8)]
 
 
 def test_no_child_outlives_a_map_the_consumer_leaves(monkeypatch: pytest.MonkeyPatch) -> None:
