@@ -238,14 +238,20 @@ class _Tally:
                 self.kept.add(output.path)
                 self.bytes += output.carried.size
                 marked, digest = output.carried.marked, output.carried.digest
+            elif output.written is not None:
+                self.bytes += output.written.size
+                marked, digest = output.written.marked, output.written.digest
             else:
                 self.bytes += len(output.data)
                 marked = search.INDEXED_MARK in output.data
             if output.path.endswith(".html"):
                 self.pages += 1
                 self.carried += output.carried is not None  # pages; feeds are carried too
-                # A render key stands for the page's bytes: a carried page has no bytes here.
-                self.html.add(output.path, output.key or output.data)
+                # A render key, or else a digest, stands for the page's bytes: a carried or
+                # written page has no bytes here.
+                if output.key is None and not digest:
+                    digest = cache.bytes_hash(output.data)
+                self.html.add(output.path, output.key or digest)
                 if marked:
                     self.marked.append(output.path)
                     if self.search:
@@ -331,32 +337,33 @@ def _build(
 
     spare = ledger.spare_tree() if ledger is not None else None
     with ExitStack() as stack:  # the related papers' process and the staging tree
-        with report.stage("related+views"), _settled():
-            # Forked first: it is the longest task of a rebuild, and the staging tree can wait.
-            found = stack.enter_context(
-                parallel.background(related_and_digests, jobs, len(site.papers))
-            )
-            if not overlap:
-                # Still in the forked process: computed here, its garbage would leave free slots
-                # all over this process's heap, and each render worker that allocates into them
-                # copies the memory page they sit in (a 100k build took 300 s instead of 90 s).
-                found()
-            spare_ready()  # the staging tree starts from it
-            tree = stack.enter_context(write.staging_tree(config.output_dir, spare))
-            # A rebuild makes each paper's details only for the pages it renders (views.py), so
-            # it leaves the other papers' cached Markdown unread: kept for the next build.
-            lazy = ledger is not None and bool(ledger.records)
-            if lazy:
-                cache.active().retain(*markup.NAMESPACES)
-            unlinked = views.UnlinkedViews(site, config, url_map, lazy=lazy)
-            # The feeds, and the /feeds/ page: they show no related papers.
-            channels = feeds.channels(unlinked.views, config, url_map)
-            # On a cold build the related papers take a second or more longer than this: the
-            # paper folders are made meanwhile, as many as there is time for. The write stage
-            # makes the rest (10,000 at 10k papers) while the workers render; the same `mkdir`
-            # there competes with them for the cores.
+        with report.stage("related+views"):
+            with _settled():
+                # Forked first: it is the longest task of a rebuild; the staging tree can wait.
+                found = stack.enter_context(
+                    parallel.background(related_and_digests, jobs, len(site.papers))
+                )
+                if not overlap:
+                    # Still in the forked process: computed here, its garbage would leave free
+                    # slots all over this process's heap, and each render worker that allocates
+                    # into them copies the memory page they sit in (a 100k build took 300 s
+                    # instead of 90 s).
+                    found()
+                spare_ready()  # the staging tree starts from it
+                tree = stack.enter_context(write.staging_tree(config.output_dir, spare))
+                # A rebuild makes each paper's details only for the pages it renders (views.py),
+                # so it leaves the other papers' cached Markdown unread: kept for the next build.
+                lazy = ledger is not None and bool(ledger.records)
+                if lazy:
+                    cache.active().retain(*markup.NAMESPACES)
+                unlinked = views.UnlinkedViews(site, config, url_map, lazy=lazy)
+                # The feeds, and the /feeds/ page: they show no related papers.
+                channels = feeds.channels(unlinked.views, config, url_map)
+            renderer = render.SiteRenderer(config, url_map, ledger)
+            pages = render.page_jobs(renderer, site, unlinked.views, channels)
             folders = (urls.paper_path(p.slug).rpartition("/")[0] for p in site.papers)
             tree.folders(takewhile(lambda _: found.running(), folders))
+            early = {} if lazy else renderer.render_early(pages, found.running)
             lists, digests = found()
             site_views = unlinked.link(lists, digests)
         site = replace(site, related=lists)
@@ -365,7 +372,7 @@ def _build(
         tally = _Tally(config.search)
         outputs = tally.watch(
             chain(
-                render.render_pages(site, site_views, config, url_map, channels, jobs, ledger),
+                render.render_pages(renderer, site, site_views, pages, jobs, early, tree.writer()),
                 feeds.render_feeds(channels, config, url_map, ledger),
                 render.static_files(config),
             )

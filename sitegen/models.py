@@ -171,10 +171,21 @@ class Carried:
 
 
 @dataclass(frozen=True)
+class Written:
+    """A page its render worker wrote into the staging tree itself (write.PageWriter)."""
+
+    size: int
+    marked: bool  # holds the search index mark
+    digest: bytes  # of its bytes, if it has no render key or is marked; else empty
+    changed: bool  # False if it is a link to the published file, which held the same bytes
+
+
+@dataclass(frozen=True)
 class OutputFile:
     """One file of the built site: a path relative to the output folder, and its bytes."""
 
     path: str
-    data: bytes  # empty when `carried`
+    data: bytes  # empty when `carried` or `written`
     key: bytes | None = None  # a page's render key (see reuse.py)
     carried: Carried | None = None
+    written: Written | None = None

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain, zip_longest
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jinja2
 from markupsafe import Markup
@@ -17,9 +18,10 @@ from sitegen import cache, markup, parallel, reuse, urls
 from sitegen import feeds as feeds_module
 from sitegen.config import Config
 from sitegen.errors import ConfigError
-from sitegen.models import OutputFile, Site
-from sitegen.search import BUNDLE_DIR, SEARCH_PAGE
+from sitegen.models import OutputFile, Site, Written
+from sitegen.search import BUNDLE_DIR, INDEXED_MARK, SEARCH_PAGE
 from sitegen.views import TAG_OWN_FIELDS, PaperView, SiteViews, TagView, ViewField
+from sitegen.write import PageWriter
 
 PACKAGE_THEMES = Path(__file__).parent / "themes"
 PAPER_TEMPLATE = "paper.html"
@@ -183,6 +185,16 @@ class SiteRenderer:
         salt = reuse.template_salt(template_dirs(config), (self.info, url_map.base_url))
         self.keys = reuse.PageKeys(salt) if ledger is not None else None
 
+    def context(self, job: PageJob) -> dict[str, Any]:
+        """What the job's template is given: the job's context, the defaults, the page's URLs."""
+        context = dict(job.context)
+        context.setdefault("feeds", self.info.feeds)
+        context.setdefault("description", self.config.description)
+        context.setdefault("pager", None)
+        context["canonical"] = self.url_map.absolute(job.out_path)
+        context["url"] = self.url_map.url(job.out_path)
+        return context
+
     def plan(self, job: PageJob) -> PageJob | OutputFile:
         """The job with its full context and key, or the carried-over page if it needs none.
 
@@ -191,12 +203,7 @@ class SiteRenderer:
         under it, and stays as it is while the tag's own fields do. Without it, a change to
         one paper renders every page of each of its tags again, dozens for a big tag.
         """
-        context = dict(job.context)
-        context.setdefault("feeds", self.info.feeds)
-        context.setdefault("description", self.config.description)
-        context.setdefault("pager", None)
-        context["canonical"] = self.url_map.absolute(job.out_path)
-        context["url"] = self.url_map.url(job.out_path)
+        context = self.context(job)
         key = shallow = None
         if self.keys is not None and self.ledger is not None:
             if any(type(value) is TagView for value in context.values()):
@@ -210,21 +217,50 @@ class SiteRenderer:
                 return reused
         return PageJob(job.template, job.out_path, context, key, shallow)
 
-    def render(self, job: PageJob) -> OutputFile:
-        """A planned job's page, under its shallow key if the templates read no tag's papers."""
+    def render(self, job: PageJob, early: Rendered | None = None) -> OutputFile:
+        """A planned job's page, under its shallow key if the templates read no tag's papers;
+        `early` is the page as `render_early` made it, if it did."""
+        if early is None:
+            early = self._html(job.template, job.context, watch=job.shallow_key is not None)
+        key = job.shallow_key if job.shallow_key is not None and not early.read_tag else job.key
+        return OutputFile(job.out_path, early.data, key)
+
+    def render_early(
+        self, jobs: Iterable[PageJob], go_on: Callable[[], bool]
+    ) -> dict[str, Rendered]:
+        """The list pages of `jobs` rendered while `go_on()`, before the paper views are
+        linked, by output path: for a cold build to use the time it waits for the related
+        papers. A page whose template reads a paper's related papers or digest
+        (views.NotLinked), or that fails in any way, is left for `render` to make in turn.
+        """
+        done: dict[str, Rendered] = {}
+        for job in jobs:
+            if not go_on():
+                break
+            if job.template == PAPER_TEMPLATE:
+                continue
+            try:
+                # Tags are watched whether or not the page gets a shallow key: `plan` decides.
+                done[job.out_path] = self._html(job.template, self.context(job), watch=True)
+            except Exception:  # rendered again in turn, which reports it
+                continue
+        return done
+
+    def _html(self, template: str, context: Mapping[str, Any], *, watch: bool) -> Rendered:
+        """The page's bytes and, if `watch`, whether it read more of a tag's view than the
+        tag's own fields."""
         read: list[str] = []
-        context = {
+        values = {
             name: value.value() if type(value) is ViewField else value
-            for name, value in job.context.items()
+            for name, value in context.items()
         }
-        if job.shallow_key is not None:
-            context = {
+        if watch:
+            values = {
                 name: _WatchedTag(value, read) if type(value) is TagView else value
-                for name, value in context.items()
+                for name, value in values.items()
             }
-        html = self.env.get_template(job.template).render(**context)
-        key = job.shallow_key if job.shallow_key is not None and not read else job.key
-        return OutputFile(job.out_path, html.encode("utf-8"), key)
+        html = self.env.get_template(template).render(**values)
+        return Rendered(html.encode("utf-8"), bool(read))
 
     def paginated(
         self, template: str, items: Sequence[PaperView], path_of: Any, **context: Any
@@ -237,6 +273,13 @@ class SiteRenderer:
                 self.url_map.url(path_of(number + 1)) if number < total else None,
             )
             yield PageJob(template, path_of(number), dict(context, papers=chunk, pager=pager))
+
+
+class Rendered(NamedTuple):
+    """A page's bytes, and whether its templates read a tag's papers (`_WatchedTag`)."""
+
+    data: bytes
+    read_tag: bool
 
 
 @dataclass(frozen=True)
@@ -288,49 +331,73 @@ class _WatchedTag:
 
 
 def render_pages(
+    r: SiteRenderer,
     site: Site,
     views: SiteViews,
-    config: Config,
-    url_map: urls.UrlMap,
-    channels: Sequence[feeds_module.Channel],
+    pages: Sequence[PageJob],
     jobs: int = 1,
-    ledger: reuse.Ledger | None = None,
+    early: Mapping[str, Rendered] | None = None,
+    writer: PageWriter | None = None,
 ) -> Iterator[OutputFile]:
-    """Every HTML page of the site, plus sitemap and robots.txt, rendered in `jobs` processes.
+    """Every HTML page of `pages` (from `page_jobs`), plus sitemap and robots.txt, rendered in
+    `jobs` processes; `early` holds pages `render_early` has made already.
 
-    Pages unchanged since the build `ledger` describes are carried over, not rendered.
+    Pages unchanged since the build the renderer's ledger describes are carried over, not
+    rendered. With a `writer`, each paper page is written by the process that renders it, and
+    comes as `OutputFile.written`.
     """
-    r = SiteRenderer(config, url_map, ledger)
+    early = early or {}
+    render = r.render if writer is None else partial(_write_rendered, r, writer)
     # Keys are checked here, so only the pages to render are rendered: after a small edit they
     # are few enough to need no fork at all. Only paper pages go to the workers: each reads
     # its own paper's view, so a worker copies (by touching reference counts) a share of the
     # views, not all of them as a list page would. List pages are rendered here meanwhile, one
     # after each paper page, so the outputs come in a fixed order whatever the timing.
-    jobs_list = list(_page_jobs(r, site, views, channels))
-    papers = [r.plan(job) for job in jobs_list if job.template == PAPER_TEMPLATE]
-    lists = [r.plan(job) for job in jobs_list if job.template != PAPER_TEMPLATE]
+    papers = [r.plan(job) for job in pages if job.template == PAPER_TEMPLATE]
+    lists = [r.plan(job) for job in pages if job.template != PAPER_TEMPLATE]
     todo = [p for p in papers if isinstance(p, PageJob)]
     # The first page is rendered here: it compiles the templates a paper page uses once, before
     # the workers are forked, instead of once in each.
-    rendered = chain(
-        (r.render(job) for job in todo[:1]), parallel.map_ordered(r.render, todo[1:], jobs)
-    )
+    first = (render(job) for job in todo[:1])
+    rendered = chain(first, parallel.map_ordered(render, todo[1:], jobs))
     for paper, listing in zip_longest(papers, lists):
         if paper is not None:
             yield next(rendered) if isinstance(paper, PageJob) else paper
         if listing is not None:
-            yield r.render(listing) if isinstance(listing, PageJob) else listing
-    yield sitemap(site, views, url_map)
+            if isinstance(listing, PageJob):
+                yield r.render(listing, early.get(listing.out_path))
+            else:
+                yield listing
+    yield sitemap(site, views, r.url_map)
     yield OutputFile(
         "robots.txt",
-        f"User-agent: *\nAllow: /\n\nSitemap: {url_map.absolute('sitemap.xml')}\n".encode(),
+        f"User-agent: *\nAllow: /\n\nSitemap: {r.url_map.absolute('sitemap.xml')}\n".encode(),
     )
+
+
+def _write_rendered(r: SiteRenderer, writer: PageWriter, job: PageJob) -> OutputFile:
+    """The job's page rendered and written by `writer`: in a render worker, its bytes then
+    cross no pipe, and the writing is shared among the workers, not left to one process."""
+    page = r.render(job)
+    changed = writer.write(page.path, page.data)
+    marked = INDEXED_MARK in page.data
+    # What the build's digests of the pages take for its bytes (build._Tally).
+    needed = page.key is None or (r.config.search and marked)
+    digest = cache.bytes_hash(page.data) if needed else b""
+    written = Written(len(page.data), marked, digest, changed)
+    return OutputFile(page.path, b"", page.key, written=written)
+
+
+def page_jobs(
+    r: SiteRenderer, site: Site, views: SiteViews, channels: Sequence[feeds_module.Channel]
+) -> list[PageJob]:
+    """Every HTML page, in a fixed order: home pages, papers, tags, days, feeds, the rest."""
+    return list(_page_jobs(r, site, views, channels))
 
 
 def _page_jobs(
     r: SiteRenderer, site: Site, views: SiteViews, channels: Sequence[feeds_module.Channel]
 ) -> Iterator[PageJob]:
-    """Every HTML page, in a fixed order: home pages, papers, tags, days, feeds, the rest."""
     config, url_map = r.config, r.url_map
     yield from r.paginated("index.html", views.papers, urls.home_path, title=config.title)
     for view in views.papers:

@@ -19,6 +19,18 @@ _URL_IN_TEXT = re.compile(r"https?://[^\s<>\"'{}]+")
 _CODE_HOSTS = ("github.com", "gitlab.com", "huggingface.co", "bitbucket.org", "codeberg.org")
 
 
+class NotLinked(Exception):
+    """A paper view's `related` or `digest` was read before `UnlinkedViews.link` set them.
+
+    Not an AttributeError: Jinja would take that for an undefined value and render on, where
+    a page rendered early (render.render_early) must instead wait for the linked views.
+    """
+
+
+# The fields of a paper's view that `UnlinkedViews.link` sets.
+LINKED_FIELDS = frozenset({"related", "digest"})
+
+
 @dataclass(frozen=True, slots=True)
 class LinkView:
     label: str
@@ -73,6 +85,8 @@ class PaperView:
         def __getattr__(self, name: str) -> object:
             # Called only for a field not set: a view made without its details takes them now.
             # Dunder names are protocols (Jinja asks for `__html__`), never details.
+            if name in LINKED_FIELDS:
+                raise NotLinked(name)
             if name.startswith("__") or not _fill(self):
                 raise AttributeError(name)
             return object.__getattribute__(self, name)
@@ -312,9 +326,10 @@ class UnlinkedViews:
     `lazy`. A rebuild that carries most pages over reads the details of the pages it renders
     and of the feeds' entries only; making all of them took a third of such a build.
 
-    Until `link` gives them their related papers and digests, the views have no `related` and
-    no `digest`: enough for the feeds, which can so be made while the related papers (and the
-    digests, `view_digests`) are computed elsewhere.
+    Until `link` gives them their related papers and digests, reading a view's `related` or
+    `digest` raises `NotLinked`. The rest is enough for the feeds and for most list pages,
+    which can so be made while the related papers (and the digests, `view_digests`) are
+    computed elsewhere.
     """
 
     def __init__(self, site: Site, config: Config, url_map: urls.UrlMap, *, lazy: bool) -> None:

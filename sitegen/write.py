@@ -335,6 +335,12 @@ def write_site(
                 raise SitegenError(f"two outputs want the same path {item.path!r}")
             written.add(name)
             current = item.path
+            if item.written is not None:  # already in the tree (PageWriter)
+                tree.adopt(name)
+                size += item.written.size
+                changed += item.written.changed
+                count += 1
+                continue
             tree.folder(name.rpartition("/")[0])
             previous = _published_file(target, parts, plain_dirs)
             if item.carried is not None:
@@ -433,6 +439,17 @@ class _Staging:
             os.mkdir(f"{self.base}/{name}")
         self.made.add(name)
 
+    def writer(self) -> PageWriter | None:
+        """A `PageWriter` for this tree, if it started empty (no spare to correct)."""
+        return None if self.reused else PageWriter(self)
+
+    def adopt(self, name: str) -> None:
+        """Note the folders above `name`, a file a `PageWriter` wrote, as made."""
+        folder = name.rpartition("/")[0]
+        while folder not in self.made:
+            self.made.add(folder)
+            folder = folder.rpartition("/")[0]
+
     def clear(self, name: str) -> None:
         """Remove whatever the spare holds at `name`, so a new file can be created there."""
         kind = self.left.pop(name, None)
@@ -474,6 +491,58 @@ class _Staging:
                 else:
                     os.unlink(f"{self.base}/{name}")
         self.left = {}
+
+
+class PageWriter:
+    """Writes pages into a staging tree that started empty, as `write_site` would, from the
+    process that made the tree or one forked from it: render workers write the pages they
+    render, instead of sending their bytes to the write stage.
+
+    A page is a hard link to the published file if that holds the same bytes, else a new file.
+    `write_site` is then given the page as `OutputFile.written`, with no bytes.
+    """
+
+    def __init__(self, tree: _Staging) -> None:
+        self.base = tree.base
+        self.target = os.fspath(tree.target)
+        self.made = set(tree.made)  # folders known to be real folders of the tree
+        self.plain_dirs: set[str] = set()  # published folders found free of links
+
+    def write(self, name: str, data: bytes) -> bool:
+        """Put `data` at `name`; False if it is the published file's link (same bytes)."""
+        parts = _safe_parts(name)
+        self._folder(name.rpartition("/")[0])
+        dest = f"{self.base}/{name}"
+        previous = _published_file(Path(self.target), parts, self.plain_dirs)
+        same = _same_bytes(previous, data)
+        for attempt in (1, 2):
+            try:
+                if same:
+                    assert previous is not None
+                    _keep(previous.path, dest)
+                else:
+                    _write_new(dest, data)
+                break
+            except FileExistsError:
+                if attempt == 2 or not stat.S_ISREG(os.lstat(dest).st_mode):
+                    raise
+                # Left by a worker killed while it wrote this page: the task is run again
+                # (parallel.py), and the tree is this build's alone.
+                os.unlink(dest)
+        return not same
+
+    def _folder(self, name: str) -> None:
+        if name in self.made:
+            return
+        self._folder(name.rpartition("/")[0])
+        try:
+            os.mkdir(f"{self.base}/{name}")
+        except FileExistsError:
+            # Made by another worker, or by the write stage (`_Staging.folders`); never a
+            # link, which nothing but this build puts in the tree.
+            if not _is_real_folder(Path(f"{self.base}/{name}")):
+                raise
+        self.made.add(name)
 
 
 def _is_real_folder(path: Path) -> bool:

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from sitegen import build as build_module
-from sitegen import cache, parallel, write
+from sitegen import cache, parallel, render, write
 from sitegen.build import build
 from sitegen.config import load_config
 from sitegen.report import BuildReport
 
-from .conftest import seed_project
+from .conftest import REPO, seed_project
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -49,12 +49,28 @@ def _copy(source: Path, dest: Path) -> Path:
     return dest
 
 
+@pytest.fixture
+def forking(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """The parallel paths taken on the seed, which has fewer papers than they need."""
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
+    return monkeypatch
+
+
+@pytest.fixture(scope="module")
+def serial(seed_with_content: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """The seed's uncached single-process build: what every other build must equal."""
+    root = _copy(seed_with_content, tmp_path_factory.mktemp("serial") / "site")
+    return _build(root, use_cache=False, jobs=1)[0]
+
+
 def test_parallel_cached_build_is_byte_identical(
-    seed_with_content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    seed_with_content: Path,
+    serial: dict[str, bytes],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The seed has fewer papers than the pool's threshold: force the pool to run.
     monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
-    serial, _ = _build(_copy(seed_with_content, tmp_path / "serial"), use_cache=False, jobs=1)
     fast_root = _copy(seed_with_content, tmp_path / "fast")
     cold, cold_report = _build(fast_root, use_cache=True, jobs=2)
     assert (fast_root / cache.FOLDER / "markdown-block.pickle").is_file()
@@ -73,11 +89,13 @@ def test_parallel_cached_build_is_byte_identical(
 
 
 def test_related_papers_before_the_views_give_the_same_site(
-    seed_with_content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    seed_with_content: Path,
+    serial: dict[str, bytes],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A big site computes related papers first (in a forked process) instead of beside the
     # views; the seed is made to take that path.
-    serial, _ = _build(_copy(seed_with_content, tmp_path / "serial"), use_cache=False, jobs=1)
     monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
     monkeypatch.setattr(build_module, "OVERLAP_MAX_PAPERS", 0)
     forks = _recording_forks(monkeypatch)
@@ -101,6 +119,67 @@ def test_related_papers_before_the_views_give_the_same_site(
     # One child forked between loading and the views, the related papers' one, and done with.
     assert forks_at["UnlinkedViews"] == forks_at["load_site"] + 1
     assert forks_at["running"] == 0
+
+
+@pytest.mark.parametrize(
+    "shows",
+    [
+        "",
+        # Reads fields only linking sets: such a page must wait for the linked views. Through
+        # `default` and `is defined`, an AttributeError would pass unnoticed as undefined.
+        "{{ papers[0].related | default([]) | length }} {{ papers[0].digest is defined }}",
+    ],
+)
+def test_list_pages_rendered_before_the_related_papers_are_the_same(
+    seed_with_content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shows: str
+) -> None:
+    """A cold build renders list pages while the related papers are computed: the same bytes,
+    unless a page reads a paper's related papers or digest, which is rendered after them."""
+    root = _copy(seed_with_content, tmp_path / "serial")
+    if shows:
+        theirs = (REPO / "themes" / "default" / "templates" / "index.html").read_text("utf-8")
+        marked = theirs.replace("{% endblock %}", f"<aside>{shows}</aside>{{% endblock %}}", 1)
+        (root / "templates").mkdir()
+        (root / "templates" / "index.html").write_text(marked, encoding="utf-8")
+    fast_root = _copy(root, tmp_path / "fast")
+    serial, _ = _build(root, use_cache=False, jobs=1)
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
+    early: list[str] = []
+    render_early = render.SiteRenderer.render_early
+
+    def as_if_slow(self: render.SiteRenderer, jobs: Any, go_on: Any) -> Any:
+        done = render_early(self, jobs, lambda: True)  # as if the related papers took long
+        early.extend(done)
+        return done
+
+    monkeypatch.setattr(render.SiteRenderer, "render_early", as_if_slow)
+    fast, _ = _build(fast_root, use_cache=True, jobs=2)
+    assert fast == serial
+    if shows:
+        assert "<aside>5 True</aside>" in serial["index.html"].decode()
+    assert {"tags/index.html", "days/index.html", "404.html"} <= set(early)
+    assert ("index.html" in early) is not bool(shows)
+    assert not any(path.startswith("papers/") for path in early)
+
+
+def _killed_after_one_page(writer: write.PageWriter, name: str, data: bytes) -> bool:
+    changed = _write_page(writer, name, data)
+    if os.getpid() != _MAIN_PID and name.endswith("/index.html"):
+        os.kill(os.getpid(), signal.SIGKILL)  # a worker dies with its task half done
+    return changed
+
+
+_write_page = write.PageWriter.write
+
+
+def test_pages_a_killed_worker_wrote_are_written_again(
+    seed_with_content: Path, serial: dict[str, bytes], tmp_path: Path, forking: pytest.MonkeyPatch
+) -> None:
+    forking.setattr(parallel, "CHUNK", 4)
+    forking.setattr(write.PageWriter, "write", _killed_after_one_page)
+    fast, report = _build(_copy(seed_with_content, tmp_path / "fast"), use_cache=True, jobs=2)
+    assert fast == serial
+    assert report.changed == len(serial) - 1  # all but the marker file
 
 
 def _running(pid: int) -> int:
