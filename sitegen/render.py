@@ -359,7 +359,8 @@ def render_pages(
     # The first page is rendered here: it compiles the templates a paper page uses once, before
     # the workers are forked, instead of once in each.
     first = (render(job) for job in todo[:1])
-    rendered = chain(first, parallel.map_ordered(render, todo[1:], jobs))
+    chunk = None if writer is None else parallel.SMALL_RESULTS_CHUNK
+    rendered = chain(first, parallel.map_ordered(render, todo[1:], jobs, chunk))
     for paper, listing in zip_longest(papers, lists):
         if paper is not None:
             yield next(rendered) if isinstance(paper, PageJob) else paper

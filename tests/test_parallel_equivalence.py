@@ -175,7 +175,7 @@ _write_page = write.PageWriter.write
 def test_pages_a_killed_worker_wrote_are_written_again(
     seed_with_content: Path, serial: dict[str, bytes], tmp_path: Path, forking: pytest.MonkeyPatch
 ) -> None:
-    forking.setattr(parallel, "CHUNK", 4)
+    forking.setattr(parallel, "SMALL_RESULTS_CHUNK", 4)
     forking.setattr(write.PageWriter, "write", _killed_after_one_page)
     fast, report = _build(_copy(seed_with_content, tmp_path / "fast"), use_cache=True, jobs=2)
     assert fast == serial
