@@ -120,6 +120,9 @@ def make_environment(config: Config) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # One environment serves one build, whose templates do not change while it renders:
+        # Jinja need not stat each template file again on every use (three for each page).
+        auto_reload=False,
     )
     return env
 
