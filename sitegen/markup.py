@@ -76,12 +76,20 @@ def clean_text(text: str) -> str:
     return _UNSAFE_CHARS.sub("", text)
 
 
+def _may_hold_latex(text: str) -> bool:
+    """Whether any pattern of `_convert_latex` can match: each needs one of these. Most
+    abstracts have none, and a substring search is far cheaper than eight regex passes."""
+    return "\\" in text or "$" in text or "~" in text or "``" in text or "--" in text
+
+
 def _convert_latex(
     text: str,
     style: Callable[[str, str], str],
     link: Callable[[str, str], str],
     math: Callable[[str], str],
 ) -> str:
+    if not _may_hold_latex(text):
+        return text
     text = _TEXT_ONLY_MATH.sub(r"\1", text)
     parts = _MATH.split(text)  # even indexes: prose; odd indexes: the TeX inside `$...$`
     return "".join(
@@ -115,6 +123,8 @@ def _markdown_link(url: str, label: str) -> str:
 
 def latex_to_markdown(text: str) -> str:
     """Turn the LaTeX text macros of scraped abstracts into the Markdown they mean."""
+    if not _may_hold_latex(text):
+        return text
     text = _convert_latex(text, _markdown_style, _markdown_link, lambda tex: f"${tex}$")
     # Markdown keeps `\%` as `%` already; a backslash-escaped `_` or `#` must stay escaped.
     return _ESCAPED.sub(lambda m: "\\" + m.group(1) if m.group(1) in "_#{}$" else m.group(1), text)
@@ -146,6 +156,25 @@ def is_inert(text: str) -> bool:
         and "--" not in text
         and _NOT_INERT.search(text) is None
     )
+
+
+# What opens a block other than a paragraph in a line of inert text (`is_inert`): a list item,
+# `1. `, `2) `, `- ` or `+ `. (A thematic break needs `---`, which is not inert.)
+_BLOCK_START = re.compile(r"(?:\d{1,9}[.)]|[-+])(?: |$)")
+_QUOTE = '"'
+
+
+def plain_paragraphs(text: str) -> str | None:
+    """The HTML of `text` as Markdown, if it is inert one-line paragraphs (most abstracts); else
+    None. Each is `<p>` and the line with `"` escaped, exactly what markdown-it makes of it."""
+    if "://" in text or "www." in text:  # linkify
+        return None
+    lines = text.split("\n\n")
+    for line in lines:
+        # is_inert refuses a line break: each paragraph is one line.
+        if not line or not is_inert(line) or _BLOCK_START.match(line):
+            return None
+    return "".join(f"<p>{line.replace(_QUOTE, '&quot;')}</p>\n" for line in lines)
 
 
 def to_plain(text: str) -> str:
@@ -222,6 +251,9 @@ class Renderer:
 
     def block(self, text: str) -> str:
         """A body of Markdown (an abstract, a page) to HTML."""
+        html = plain_paragraphs(text)
+        if html is not None:
+            return html
         return cache.memo(_BLOCK, (text,), lambda: self._block(text))
 
     def _block(self, text: str) -> str:

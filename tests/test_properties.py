@@ -327,6 +327,35 @@ def test_inert_text_skips_the_converters_with_the_same_result(text: str) -> None
         assert markup.to_plain(text) == markup._to_plain(text)
 
 
+_PARAGRAPHS = st.lists(
+    st.tuples(
+        st.sampled_from(["", "1. ", "2) ", "12.", "- ", "+ ", "-", "+", "3.5 ", "www.", "a://"]),
+        st.one_of(_INERT, _NEAR_INERT),
+    ).map("".join),
+    min_size=1,
+    max_size=4,
+).map("\n\n".join)
+
+
+@SETTINGS
+@given(_PARAGRAPHS)
+def test_plain_paragraphs_render_as_markdown_does(text: str) -> None:
+    """Abstracts of inert one-line paragraphs bypass markdown-it with the same HTML."""
+    html = markup.plain_paragraphs(text)
+    if html is not None:
+        assert html == markup.default_renderer()._block(text)
+
+
+def test_seed_abstracts_render_alike_on_both_paths() -> None:
+    renderer = markup.default_renderer()
+    pages = list((REPO / "content" / "papers").glob("*.md"))
+    bodies = [page.read_text(encoding="utf-8").split("\n---\n", 1)[1].strip() for page in pages]
+    assert len(bodies) == 81
+    assert sum(markup.plain_paragraphs(b) is not None for b in bodies) > 20
+    for body in bodies:
+        assert renderer.block(body) == renderer._block(body)
+
+
 def test_seed_titles_render_alike_on_both_paths() -> None:
     renderer = markup.default_renderer()
     titles = [
