@@ -372,8 +372,16 @@ def _build(
         tally = _Tally(config.search)
         outputs = tally.watch(
             chain(
-                render.render_pages(renderer, site, site_views, pages, jobs, early, tree.writer()),
-                feeds.render_feeds(channels, config, url_map, ledger),
+                render.render_pages(
+                    renderer,
+                    site,
+                    site_views,
+                    pages,
+                    jobs,
+                    early,
+                    tree.writer(),
+                    beside=feeds.render_feeds(channels, config, url_map, ledger),
+                ),
                 render.static_files(config),
             )
         )

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from itertools import chain, zip_longest
+from itertools import chain
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -341,21 +341,24 @@ def render_pages(
     jobs: int = 1,
     early: Mapping[str, Rendered] | None = None,
     writer: PageWriter | None = None,
+    beside: Iterable[OutputFile] = (),
 ) -> Iterator[OutputFile]:
     """Every HTML page of `pages` (from `page_jobs`), plus sitemap and robots.txt, rendered in
     `jobs` processes; `early` holds pages `render_early` has made already.
 
     Pages unchanged since the build the renderer's ledger describes are carried over, not
     rendered. With a `writer`, each paper page is written by the process that renders it, and
-    comes as `OutputFile.written`.
+    comes as `OutputFile.written`. The outputs of `beside` (the feeds) are made here after the
+    list pages, while the workers render: after them, the workers would wait.
     """
     early = early or {}
     render = r.render if writer is None else partial(_write_rendered, r, writer)
     # Keys are checked here, so only the pages to render are rendered: after a small edit they
     # are few enough to need no fork at all. Only paper pages go to the workers: each reads
     # its own paper's view, so a worker copies (by touching reference counts) a share of the
-    # views, not all of them as a list page would. List pages are rendered here meanwhile, one
-    # after each paper page, so the outputs come in a fixed order whatever the timing.
+    # views, not all of them as a list page would. List pages, then the feeds, are made here
+    # meanwhile, one after each paper page, so the outputs come in a fixed order whatever the
+    # timing.
     papers = [r.plan(job) for job in pages if job.template == PAPER_TEMPLATE]
     lists = [r.plan(job) for job in pages if job.template != PAPER_TEMPLATE]
     todo = [p for p in papers if isinstance(p, PageJob)]
@@ -364,14 +367,21 @@ def render_pages(
     first = (render(job) for job in todo[:1])
     chunk = None if writer is None else parallel.SMALL_RESULTS_CHUNK
     rendered = chain(first, parallel.map_ordered(render, todo[1:], jobs, chunk))
-    for paper, listing in zip_longest(papers, lists):
-        if paper is not None:
-            yield next(rendered) if isinstance(paper, PageJob) else paper
-        if listing is not None:
-            if isinstance(listing, PageJob):
-                yield r.render(listing, early.get(listing.out_path))
-            else:
-                yield listing
+    here = chain(
+        (
+            r.render(listing, early.get(listing.out_path))
+            if isinstance(listing, PageJob)
+            else listing
+            for listing in lists
+        ),
+        beside,
+    )
+    for paper in papers:
+        yield next(rendered) if isinstance(paper, PageJob) else paper
+        output = next(here, None)
+        if output is not None:
+            yield output
+    yield from here
     yield sitemap(site, views, r.url_map)
     yield OutputFile(
         "robots.txt",
