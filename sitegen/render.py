@@ -180,13 +180,31 @@ class SiteRenderer:
             search_url=url_map.url(SEARCH_PAGE) if config.search else "",
             search_bundle_url=url_map.url(f"{BUNDLE_DIR}/"),
         )
+        # What `cached` returned, by the ids of the macro and its arguments, which are kept
+        # with it so that no other object takes one of their ids meanwhile.
+        self._calls: dict[tuple[int, ...], tuple[object, Any]] = {}
         self.env.globals.update(
             site=self.info,
             static=lambda name: url_map.url(urls.static_path(name)),
+            cached=self.cached,
         )
         # `static` is a function of the base URL, hence the URL in the salt.
         salt = reuse.template_salt(template_dirs(config), (self.info, url_map.base_url))
         self.keys = reuse.PageKeys(salt) if ledger is not None else None
+
+    def cached(self, macro: Callable[..., Any], *args: Any) -> Any:
+        """`macro(*args)`, called once per build for the same macro and objects, as Hugo's
+        `partialCached`: for what many pages repeat, such as a paper's entry in every list
+        that shows it (a third of a cold build's list rendering).
+
+        The objects a page is given (views) stay as they are for the whole build, so one call
+        holds for all. A call that fails (views.NotLinked, in `render_early`) keeps nothing.
+        """
+        key = (id(macro), *map(id, args))
+        found = self._calls.get(key)
+        if found is None:
+            found = self._calls[key] = ((macro, args), macro(*args))
+        return found[1]
 
     def context(self, job: PageJob) -> dict[str, Any]:
         """What the job's template is given: the job's context, the defaults, the page's URLs."""

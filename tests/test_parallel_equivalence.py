@@ -121,29 +121,39 @@ def test_related_papers_before_the_views_give_the_same_site(
     assert forks_at["running"] == 0
 
 
+# Reads fields only linking sets: such a page must wait for the linked views. Through `default`
+# and `is defined`, an AttributeError would pass unnoticed as undefined.
+_READS_LINKED = "{{ paper.related | default([]) | length }} {{ paper.digest is defined }}"
+
+
 @pytest.mark.parametrize(
-    "shows",
+    ("template", "before", "shows"),
     [
-        "",
-        # Reads fields only linking sets: such a page must wait for the linked views. Through
-        # `default` and `is defined`, an AttributeError would pass unnoticed as undefined.
-        "{{ papers[0].related | default([]) | length }} {{ papers[0].digest is defined }}",
+        ("", "", ""),
+        ("index.html", "{% endblock %}", "{% set paper = papers[0] %}" + _READS_LINKED),
+        # In the entry `cached` makes once for every list that shows the paper.
+        ("_macros.html", '<p class="summary">', _READS_LINKED),
     ],
 )
 def test_list_pages_rendered_before_the_related_papers_are_the_same(
-    seed_with_content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shows: str
+    seed_with_content: Path,
+    tmp_path: Path,
+    forking: pytest.MonkeyPatch,
+    template: str,
+    before: str,
+    shows: str,
 ) -> None:
     """A cold build renders list pages while the related papers are computed: the same bytes,
     unless a page reads a paper's related papers or digest, which is rendered after them."""
     root = _copy(seed_with_content, tmp_path / "serial")
-    if shows:
-        theirs = (REPO / "themes" / "default" / "templates" / "index.html").read_text("utf-8")
-        marked = theirs.replace("{% endblock %}", f"<aside>{shows}</aside>{{% endblock %}}", 1)
+    if template:
+        theirs = (REPO / "themes" / "default" / "templates" / template).read_text("utf-8")
         (root / "templates").mkdir()
-        (root / "templates" / "index.html").write_text(marked, encoding="utf-8")
+        marked = theirs.replace(before, f"<aside>{shows}</aside>{before}", 1)
+        assert marked != theirs
+        (root / "templates" / template).write_text(marked, encoding="utf-8")
     fast_root = _copy(root, tmp_path / "fast")
     serial, _ = _build(root, use_cache=False, jobs=1)
-    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
     early: list[str] = []
     render_early = render.SiteRenderer.render_early
 
@@ -152,13 +162,13 @@ def test_list_pages_rendered_before_the_related_papers_are_the_same(
         early.extend(done)
         return done
 
-    monkeypatch.setattr(render.SiteRenderer, "render_early", as_if_slow)
+    forking.setattr(render.SiteRenderer, "render_early", as_if_slow)
     fast, _ = _build(fast_root, use_cache=True, jobs=2)
     assert fast == serial
-    if shows:
+    if template:
         assert "<aside>5 True</aside>" in serial["index.html"].decode()
     assert {"tags/index.html", "days/index.html", "404.html"} <= set(early)
-    assert ("index.html" in early) is not bool(shows)
+    assert ("index.html" in early) is not bool(template)
     assert not any(path.startswith("papers/") for path in early)
 
 

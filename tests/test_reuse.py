@@ -16,7 +16,7 @@ import jinja2
 import pytest
 from markupsafe import Markup
 
-from sitegen import cache, feeds, render, reuse, search, views, write
+from sitegen import cache, feeds, render, reuse, search, urls, views, write
 from sitegen.build import build
 from sitegen.cache import FOLDER, read_pickle
 from sitegen.config import Config, load_config
@@ -457,3 +457,23 @@ def test_the_search_index_is_rebuilt_only_when_an_indexed_page_changes(
     _append(_papers(site)[0], "\nA new sentence.\n")
     _build(site)
     assert len(runs) == 1 and runs[0] > 0
+
+
+def test_cached_calls_a_macro_once_for_the_same_objects(site: Path) -> None:
+    """`cached` (Hugo's partialCached): one call per macro and argument objects in a build."""
+    config = load_config(root=site, environ={})
+    renderer = render.SiteRenderer(config, urls.UrlMap(config.base_url))
+    calls: list[dict[str, int]] = []
+
+    def entry(paper: dict[str, int]) -> Markup:
+        calls.append(paper)
+        return Markup(f"<li>{paper['n']}</li>")
+
+    first, equal = {"n": 1}, {"n": 1}  # equal values, other objects: other calls
+    assert renderer.cached(entry, first) == renderer.cached(entry, first) == "<li>1</li>"
+    assert renderer.cached(entry, equal) == "<li>1</li>"
+    assert renderer.cached(lambda paper: Markup("other"), first) == "other"
+    assert calls == [first, equal]
+    template = renderer.env.from_string("{{ cached(entry, paper) }}{{ cached(entry, paper) }}")
+    assert template.render(entry=entry, paper={"n": 2}) == "<li>2</li><li>2</li>"
+    assert len(calls) == 3
