@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import chain
@@ -97,6 +97,19 @@ class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
             pass
 
 
+class _Environment(jinja2.Environment):
+    """Jinja's environment with each template's globals in a plain dict.
+
+    Jinja layers a template's globals over the environment's in a ChainMap, so that changes to
+    the environment's show through; every render then copies and lists that ChainMap in
+    Python, as does every `{% from ... import %}`: 50 us of a paper page's 300. sitegen sets its
+    globals before it loads a template, and never after (as Jinja asks).
+    """
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+
 def make_environment(config: Config) -> jinja2.Environment:
     """Site templates override the chosen theme, which overrides the default theme.
 
@@ -110,7 +123,7 @@ def make_environment(config: Config) -> jinja2.Environment:
         ]
     )
     folder = cache.active().folder
-    env = jinja2.Environment(
+    env = _Environment(
         loader=loader,
         # Compiling the templates took 40 ms of every build. Jinja checks each file against the
         # source's checksum, so an edited template is compiled again.
