@@ -80,14 +80,29 @@ def _author_slug(author: str) -> str:
     return slugify(_family_name(author), separator="")
 
 
+@functools.lru_cache(maxsize=65536)
+def _word_slug(word: str) -> tuple[str, ...]:
+    return tuple(slugify(word, separator=" ").split())
+
+
+def _first_title_word(title: str) -> str:
+    """The first word of the title's slug that is neither a stop word nor a number.
+
+    Slugified a word at a time, up to that word: nothing in slugify joins text across a space
+    (it becomes a separator; an entity, a quote or `1,000` holds none), so the words come out as
+    from the whole title, and words recur across an archive's titles. Split on spaces only:
+    slugify may drop other white space (U+0085), joining what it separated.
+    """
+    for word in title.split(" "):
+        for part in _word_slug(word):
+            if part not in _STOP_WORDS and not part.isdigit():
+                return part
+    return ""
+
+
 def citation_key(paper: CitationInput) -> str:
     """`vaswani2017attention`: first author's family name, year, first significant title word."""
-    words = [
-        w
-        for w in slugify(paper.title, separator=" ").split()
-        if w not in _STOP_WORDS and not w.isdigit()
-    ]
-    first_word = words[0] if words else ""
+    first_word = _first_title_word(paper.title)
     author = _author_slug(paper.authors[0]) if paper.authors else ""
     # Without an author the title word leads, as in `attention2017`.
     key = f"{author}{paper.day.year}{first_word}" if author else f"{first_word}{paper.day.year}"

@@ -11,8 +11,9 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from slugify import slugify
 
-from sitegen import content, frontmatter, markup, sources
+from sitegen import citation, content, frontmatter, markup, sources
 from sitegen.errors import SitegenError
 from sitegen.models import Appearance, ParseResult
 from sitegen.taxonomy import Taxonomy, load_taxonomy
@@ -369,6 +370,27 @@ def test_seed_titles_render_alike_on_both_paths() -> None:
     for title in titles:
         assert renderer.inline(title) == renderer._inline(title)
         assert markup.to_plain(title) == markup._to_plain(title)
+
+
+_TITLE_PIECES = st.one_of(
+    st.sampled_from(
+        [chr(c) for c in range(0x3100) if chr(c).isspace()]
+        + ["&amp;", "&#32;", "&#x41;", "&#133;", "1,000", "don't", "\u00a8", "the", "3", " "]
+    ),
+    st.characters(blacklist_categories=("Cs",)),
+)
+
+
+@SETTINGS
+@given(st.lists(_TITLE_PIECES, max_size=12).map("".join))
+def test_the_citation_key_word_is_the_whole_titles_first(title: str) -> None:
+    """Slugifying a title a word at a time finds the word slugifying it whole would."""
+    words = [
+        word
+        for word in slugify(title, separator=" ").split()
+        if word not in citation._STOP_WORDS and not word.isdigit()
+    ]
+    assert citation._first_title_word(title) == (words[0] if words else "")
 
 
 # --- the front matter fast path ---------------------------------------------------------------
