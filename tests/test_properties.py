@@ -470,6 +470,17 @@ _SIMPLE_VALUES = st.recursive(
 )
 
 
+@SETTINGS
+@given(
+    st.one_of(
+        st.lists(st.sampled_from([*map(chr, range(0x80)), "\n", "a: b\n"])).map("".join),
+        st.text(alphabet=st.characters(max_codepoint=0x3000, blacklist_categories=("Cs",))),
+    )
+)
+def test_unusual_characters_are_found_alike_on_both_paths(raw: str) -> None:
+    assert frontmatter._is_unusual(raw) == (frontmatter._UNUSUAL.search(raw) is not None)
+
+
 def _read_alike(raw: str) -> None:
     """The fast path reads `raw` exactly as PyYAML does, or leaves it to PyYAML."""
     fast = frontmatter._plain_mapping(raw)
