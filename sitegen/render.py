@@ -26,6 +26,9 @@ from sitegen.write import PageWriter
 PACKAGE_THEMES = Path(__file__).parent / "themes"
 PAPER_TEMPLATE = "paper.html"
 COMPILED_TEMPLATES = "templates"  # a folder in the cache folder
+# Results `cached` keeps: every list entry of a 10,000-paper site, and a bound for a bigger one
+# (all of a 100k site's took 190 MB; there, a paper's lists are far apart, so few were reused).
+CACHED_CALLS = 20_000
 REPO_THEMES = Path(__file__).parent.parent / "themes"
 
 
@@ -212,10 +215,13 @@ class SiteRenderer:
 
         The objects a page is given (views) stay as they are for the whole build, so one call
         holds for all. A call that fails (views.NotLinked, in `render_early`) keeps nothing.
+        At most CACHED_CALLS results are kept, the latest.
         """
         key = (id(macro), *map(id, args))
         found = self._calls.get(key)
         if found is None:
+            if len(self._calls) >= CACHED_CALLS:
+                del self._calls[next(iter(self._calls))]  # the oldest
             found = self._calls[key] = ((macro, args), macro(*args))
         return found[1]
 

@@ -477,3 +477,24 @@ def test_cached_calls_a_macro_once_for_the_same_objects(site: Path) -> None:
     template = renderer.env.from_string("{{ cached(entry, paper) }}{{ cached(entry, paper) }}")
     assert template.render(entry=entry, paper={"n": 2}) == "<li>2</li><li>2</li>"
     assert len(calls) == 3
+
+
+def test_cached_keeps_the_latest_results_only(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(render, "CACHED_CALLS", 2)
+    config = load_config(root=site, environ={})
+    renderer = render.SiteRenderer(config, urls.UrlMap(config.base_url))
+    calls: list[int] = []
+
+    def entry(paper: list[int]) -> str:
+        calls.append(paper[0])
+        return f"<li>{paper[0]}</li>"
+
+    papers = [[n] for n in range(3)]
+    assert [renderer.cached(entry, paper) for paper in papers] == [
+        "<li>0</li>",
+        "<li>1</li>",
+        "<li>2</li>",
+    ]
+    assert renderer.cached(entry, papers[2]) == "<li>2</li>"  # kept
+    assert renderer.cached(entry, papers[0]) == "<li>0</li>"  # dropped, so called again
+    assert calls == [0, 1, 2, 0]
