@@ -339,27 +339,26 @@ def write_site(
                 tree.adopt(name)
                 size += item.written.size
                 changed += item.written.changed
-                count += 1
-                continue
-            tree.folder(name.rpartition("/")[0])
-            previous = _published_file(target, parts, plain_dirs)
-            if item.carried is not None:
-                if previous is None:
-                    raise SitegenError(
-                        f"{item.path} vanished from the previous build while this one ran",
-                        hint="build again",
-                    )
-                tree.keep(previous, name)
-                size += item.carried.size
             else:
-                if _same_bytes(previous, item.data):
+                tree.folder(name.rpartition("/")[0])
+                previous = _published_file(target, parts, plain_dirs)
+                if item.carried is not None:
+                    if previous is None:
+                        raise SitegenError(
+                            f"{item.path} vanished from the previous build while this one ran",
+                            hint="build again",
+                        )
+                    tree.keep(previous, name)
+                    size += item.carried.size
+                elif _same_bytes(previous, item.data):
                     assert previous is not None
                     tree.keep(previous, name)
+                    size += len(item.data)
                 else:
                     tree.clear(name)
                     _write_new(f"{base}/{name}", item.data)
                     changed += 1
-                size += len(item.data)
+                    size += len(item.data)
             count += 1
             if count == 10:
                 _fault_point("write:staging")

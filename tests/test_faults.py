@@ -148,6 +148,19 @@ def test_sigkill_leaves_the_previous_site_intact(
     assert b"https://other.example/site/" in (root / "_site/feed.xml").read_bytes()
 
 
+def test_a_cold_build_killed_while_its_pages_are_written_leaves_no_site(tmp_path: Path) -> None:
+    """The first build writes paper pages from its render workers (write.PageWriter): killed
+    mid-write, it leaves no output folder, and the next build cleans up and completes."""
+    root = small_project(tmp_path / "cold")
+    killed = run_cli(root, env={write.KILL_AT_ENV: "write:staging"})
+    assert killed.returncode == -9, killed.stderr
+    assert not (root / "_site").exists()
+    again = run_cli(root)
+    assert again.returncode == 0, again.stderr
+    assert strays(root) == []
+    assert len(list((root / "_site" / "papers").glob("*/index.html"))) == len(TITLES) + 2
+
+
 def test_kill_while_writing_content_leaves_no_half_written_page(
     built: tuple[Path, dict[str, bytes], dict[str, bytes]],
 ) -> None:
