@@ -364,6 +364,11 @@ def _build(
             folders = (urls.paper_path(p.slug).rpartition("/")[0] for p in site.papers)
             tree.folders(takewhile(lambda _: found.running(), folders))
             early = {} if lazy else renderer.render_early(pages, found.running)
+            # Then the feeds, as many as there is time for: they show no related papers either.
+            feed_outputs = feeds.render_feeds(channels, config, url_map, ledger)
+            made_feeds: list[OutputFile] = []
+            while found.running() and (made := next(feed_outputs, None)) is not None:
+                made_feeds.append(made)
             lists, digests = found()
             site_views = unlinked.link(lists, digests)
         site = replace(site, related=lists)
@@ -380,7 +385,7 @@ def _build(
                     jobs,
                     early,
                     tree.writer(),
-                    beside=feeds.render_feeds(channels, config, url_map, ledger),
+                    beside=chain(made_feeds, feed_outputs),
                 ),
                 render.static_files(config),
             )
