@@ -360,7 +360,7 @@ def _build(
                 # The feeds, and the /feeds/ page: they show no related papers.
                 channels = feeds.channels(unlinked.views, config, url_map)
             renderer = render.SiteRenderer(config, url_map, ledger)
-            pages = render.page_jobs(renderer, site, unlinked.views, channels)
+            pages = list(render.page_jobs(renderer, site, unlinked.views, channels))
             folders = (urls.paper_path(p.slug).rpartition("/")[0] for p in site.papers)
             tree.folders(takewhile(lambda _: found.running(), folders))
             early = {} if lazy else renderer.render_early(pages, found.running)

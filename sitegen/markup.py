@@ -161,7 +161,11 @@ def is_inert(text: str) -> bool:
 # What opens a block other than a paragraph in a line of inert text (`is_inert`): a list item,
 # `1. `, `2) `, `- ` or `+ `. (A thematic break needs `---`, which is not inert.)
 _BLOCK_START = re.compile(r"(?:\d{1,9}[.)]|[-+])(?: |$)")
-_QUOTE = '"'
+
+
+def _inert_html(text: str) -> str:
+    """An inert text (`is_inert`) as markdown-it renders it: only `"` is left to escape."""
+    return text.replace('"', "&quot;")
 
 
 def plain_paragraphs(text: str) -> str | None:
@@ -174,7 +178,7 @@ def plain_paragraphs(text: str) -> str | None:
         # is_inert refuses a line break: each paragraph is one line.
         if not line or not is_inert(line) or _BLOCK_START.match(line):
             return None
-    return "".join(f"<p>{line.replace(_QUOTE, '&quot;')}</p>\n" for line in lines)
+    return "".join(f"<p>{_inert_html(line)}</p>\n" for line in lines)
 
 
 def to_plain(text: str) -> str:
@@ -264,7 +268,7 @@ class Renderer:
     def inline(self, text: str) -> str:
         """A one-line text (a title) to inline HTML without a wrapping paragraph."""
         if is_inert(text):
-            return text.replace('"', "&quot;")  # what markdown-it's escapeHtml leaves to do
+            return _inert_html(text)
         return cache.memo(_INLINE, (text,), lambda: self._inline(text))
 
     def _inline(self, text: str) -> str:

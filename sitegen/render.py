@@ -444,14 +444,8 @@ def _write_rendered(r: SiteRenderer, writer: PageWriter, job: PageJob) -> Output
 
 def page_jobs(
     r: SiteRenderer, site: Site, views: SiteViews, channels: Sequence[feeds_module.Channel]
-) -> list[PageJob]:
-    """Every HTML page, in a fixed order: home pages, papers, tags, days, feeds, the rest."""
-    return list(_page_jobs(r, site, views, channels))
-
-
-def _page_jobs(
-    r: SiteRenderer, site: Site, views: SiteViews, channels: Sequence[feeds_module.Channel]
 ) -> Iterator[PageJob]:
+    """Every HTML page, in a fixed order: home pages, papers, tags, days, feeds, the rest."""
     config, url_map = r.config, r.url_map
     yield from r.paginated("index.html", views.papers, urls.home_path, title=config.title)
     for view in views.papers:
