@@ -199,15 +199,21 @@ def json_ld(paper: CitationInput) -> str:
     # One line: with `indent` the json module falls back to its pure-Python encoder, which
     # cost a tenth of a large build's time.
     text = json.dumps(data, ensure_ascii=False)
-    return re.sub(r"[<>&]", lambda m: _JSON_HTML_ESCAPES[m.group(0)], text)
+    # Three scans in C: a regex calls back into Python for each match, and str.translate looks
+    # up every character of the text in a dict.
+    for char, escaped in _JSON_HTML_ESCAPES.items():
+        text = text.replace(char, escaped)
+    return text
 
 
 def meta_tags(paper: CitationInput) -> tuple[tuple[str, str], ...]:
     """Google Scholar / Zotero `citation_*` tags as (name, content) pairs, in the usual order."""
     tags: list[tuple[str, str]] = [("citation_title", paper.title)]
     tags += [("citation_author", a) for a in paper.authors]
-    tags.append(("citation_publication_date", paper.day.strftime("%Y/%m/%d")))
-    tags.append(("citation_online_date", paper.day.strftime("%Y/%m/%d")))
+    # strftime("%Y/%m/%d") as glibc writes it (the year unpadded), at a tenth of its cost.
+    day = f"{paper.day.year}/{paper.day.month:02d}/{paper.day.day:02d}"
+    tags.append(("citation_publication_date", day))
+    tags.append(("citation_online_date", day))
     if paper.abstract:
         tags.append(("citation_abstract", paper.abstract))
     tags.append(("citation_abstract_html_url", paper.url))
