@@ -35,10 +35,10 @@ from sitegen.models import OutputFile, Paper
 from sitegen.report import BuildReport, StageWatcher, size_warnings
 from sitegen.taxonomy import site_taxonomy
 
-# A forked process shares the site's memory only until one side writes to it, and building the
-# views touches (so copies) every paper's objects, about 10 KB a paper: at 100k papers the
-# overlap made the peak 2.3 GB instead of 1.95. Above this many papers the related papers are
-# computed before the views instead of beside them (at 100k that costs about 12 s of 137 s).
+# The related papers' process holds its own copy of the texts and the similarity model, and the
+# views take about 10 KB a paper here: at 100k papers, both at once made the build's peak
+# 2.03 GB instead of 1.72 (tree PSS). Above this many papers the related papers are computed
+# before the views instead of beside them (at 100k that costs about 5 s of 95 s).
 OVERLAP_MAX_PAPERS = 25_000
 
 
@@ -120,31 +120,59 @@ def build(
     # Held for the whole build: two builds of one site must not interleave their content/
     # merges either, not only their writes.
     with write.output_lock(config.output_dir), cache.using(store), _long_lived_heap():
-        # Hashed before the build reads anything: an input edited mid-build then differs from
-        # the stored digest and forces the next build, never the other way round.
-        read: dict[str, bytes] = {}
-        inputs = shortcut.inputs_digest(config, strict=strict, force=force, record=read)
-        # --no-cache renders everything, but still notes the digest for the next build.
-        report = shortcut.unchanged_report(config, inputs) if use_cache else None
-        if report is None:
-            jobs = parallel.default_jobs() if jobs is None else jobs
-            # Without a cache folder (--no-cache) every page is rendered and no key is computed.
-            ledger = reuse.Ledger(store.folder, config.output_dir) if store.folder else None
-            with _spare_made(config, ledger, jobs) as spare_ready:
-                report = _build(
-                    config,
-                    strict=strict,
-                    force=force,
-                    on_stage=on_stage,
-                    jobs=jobs,
-                    watcher=watcher,
-                    inputs=inputs,
-                    read=read,
-                    ledger=ledger,
-                    spare_ready=spare_ready,
-                )
+        jobs = parallel.default_jobs() if jobs is None else jobs
+        # The related papers' process is forked first, while this one is small, and imports
+        # numpy and scipy while this one hashes and reads the inputs on its own.
+        with parallel.awaiting(_related_lists, _import_related, jobs) as find_related:
+            # Hashed before the build reads anything: an input edited mid-build then differs
+            # from the stored digest and forces the next build, never the other way round.
+            read: dict[str, bytes] = {}
+            inputs = shortcut.inputs_digest(config, strict=strict, force=force, record=read)
+            # --no-cache renders everything, but still notes the digest for the next build.
+            report = shortcut.unchanged_report(config, inputs) if use_cache else None
+            if report is None:
+                # Without a cache folder (--no-cache) every page is rendered and no key is
+                # computed.
+                ledger = reuse.Ledger(store.folder, config.output_dir) if store.folder else None
+                with _spare_made(config, ledger, jobs) as spare_ready:
+                    report = _build(
+                        config,
+                        strict=strict,
+                        force=force,
+                        on_stage=on_stage,
+                        jobs=jobs,
+                        watcher=watcher,
+                        inputs=inputs,
+                        read=read,
+                        ledger=ledger,
+                        spare_ready=spare_ready,
+                        find_related=find_related,
+                    )
         store.save()
     return report
+
+
+# What the related papers are computed from: each paper's slug, title and body, and the cache
+# folder, which keeps the model for the next build (plain data: it crosses to another process).
+RelatedInput = tuple[list[tuple[str, str, str]], Path | None]
+RelatedLists = dict[str, tuple[str, ...]]
+
+
+def _import_related() -> None:
+    # Imported where the related papers are computed: numpy and scipy take 0.3 s to import,
+    # which the process a rebuild waits for then does not spend.
+    from sitegen import related
+
+    related.import_libraries()
+
+
+def _related_lists(given: RelatedInput) -> RelatedLists:
+    from sitegen import related
+
+    texts, folder = given
+    memory = folder / related.MODEL_FILE if folder is not None else None
+    docs = [related.Document(*text) for text in texts]
+    return dict(related.related_papers(docs, memory=memory))
 
 
 @contextmanager
@@ -286,6 +314,7 @@ def _build(
     read: dict[str, bytes],
     ledger: reuse.Ledger | None,
     spare_ready: Callable[[], object],
+    find_related: Callable[[RelatedInput], parallel.Later[RelatedLists]],
 ) -> BuildReport:
     report = BuildReport(watcher=watcher)
     taxonomy = site_taxonomy(config.taxonomy, config.tags)
@@ -317,34 +346,20 @@ def _build(
     cache.active().release("frontmatter")  # nor their parsed front matter
     _return_freed_memory()
     url_map = urls.UrlMap(config.base_url)
-    # Related papers (one process) and views and feeds (this one) need only the loaded site:
-    # they run side by side, and the views take the related lists when they are done. On a big
-    # site the views wait for the related papers (see OVERLAP_MAX_PAPERS).
+    # Related papers (another process) and views and feeds (this one) need only the loaded
+    # site: they run side by side, and the views take the related lists when they are done.
+    # On a big site the views wait for the related papers (see OVERLAP_MAX_PAPERS).
     overlap = len(site.papers) <= OVERLAP_MAX_PAPERS
     folder = cache.active().folder
 
-    def related_and_digests() -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
-        # Imported where it runs: numpy and scipy take 0.2 s to import, which this process,
-        # the one a rebuild waits for, then does not spend.
-        from sitegen import related
-
-        memory = folder / related.MODEL_FILE if folder is not None else None
-        docs = related.documents(site.papers)
-        # Plain dicts: they may cross a pipe. The view digests need only the loaded site too;
-        # made there, they leave this process less to do before it waits.
-        lists = dict(related.related_papers(docs, memory=memory))
-        return lists, views.view_digests(site, config, url_map)
-
     spare = ledger.spare_tree() if ledger is not None else None
-    with ExitStack() as stack:  # the related papers' process and the staging tree
+    with ExitStack() as stack:  # the staging tree
         with report.stage("related+views"):
             with _settled():
-                # Forked first: it is the longest task of a rebuild; the staging tree can wait.
-                found = stack.enter_context(
-                    parallel.background(related_and_digests, jobs, len(site.papers))
-                )
+                # Sent first: it is the longest task of a rebuild; the staging tree can wait.
+                found = find_related(([(p.slug, p.title, p.body) for p in site.papers], folder))
                 if not overlap:
-                    # Still in the forked process: computed here, its garbage would leave free
+                    # Still in the other process: computed here, its garbage would leave free
                     # slots all over this process's heap, and each render worker that allocates
                     # into them copies the memory page they sit in (a 100k build took 300 s
                     # instead of 90 s).
@@ -369,7 +384,8 @@ def _build(
             made_feeds: list[OutputFile] = []
             while found.running() and (made := next(feed_outputs, None)) is not None:
                 made_feeds.append(made)
-            lists, digests = found()
+            digests = views.view_digests(site, config, url_map)
+            lists = found()
             site_views = unlinked.link(lists, digests)
         site = replace(site, related=lists)
         # Pages stream from the renderer into the write stage's staging folder: only a chunk of

@@ -1,4 +1,4 @@
-"""Parallel work across forked processes: the cache warm-up, an ordered map, a background task.
+"""Parallel work across forked processes: the cache warm-up, an ordered map, background tasks.
 
 Workers are forked, so they share the already-read page texts without copying them, run the
 very same code the serial build runs against their copy of the cache, and send back the new
@@ -35,6 +35,7 @@ from sitegen.taxonomy import Taxonomy
 
 T = TypeVar("T")
 R = TypeVar("R")
+A = TypeVar("A")
 # Below this many items a fork costs more than it saves.
 MIN_ITEMS = 200
 # Items per task of map_ordered: enough to amortise a fork, few enough that a child does not
@@ -84,6 +85,7 @@ class _Forked(Generic[R]):
 
     def __init__(self, task: Callable[[], R]) -> None:
         self.task = task
+        self.fallback = task  # what result() runs here if the child fails
         self.payload = tempfile.TemporaryFile()  # noqa: SIM115 (closed by result() or kill())
         # Readable (at end of file) once the child has exited, however it ended.
         self.done, finished = os.pipe()
@@ -120,7 +122,7 @@ class _Forked(Generic[R]):
         finally:
             self.payload.close()
         if failed:
-            return self.task()
+            return self.fallback()
         cache.active().absorb(entries, hits)
         return value  # type: ignore[no-any-return]
 
@@ -255,24 +257,83 @@ class Later(Generic[R]):
 
 
 @contextmanager
-def background(function: Callable[[], R], jobs: int, items: int) -> Iterator[Later[R]]:
-    """Run `function` in a forked process while the caller goes on; yield its result to come.
+def awaiting(
+    function: Callable[[A], R], prepare: Callable[[], object], jobs: int
+) -> Iterator[Callable[[A], Later[R]]]:
+    """A process for `function(argument)` forked now, before `argument` exists: it runs
+    `prepare()` at once (imports, say), then waits. Yield `send`: `send(argument)` gives it
+    the argument and returns its result to come.
 
-    Worth it for a costly `function` over `items` items that overlaps other work; otherwise
-    the result is computed when first asked for. What the process adds to the cache is taken
-    back.
+    What `prepare` costs is then paid while this process works alone on other things, instead
+    of on the way to the result. The child is forked while this process is small, so it shares
+    none of what is built meanwhile; the argument reaches it pickled. With one job, or without
+    fork, `send` returns the result computed here when first asked for.
     """
-    if not _worth_forking(jobs, items):
-        yield Later(function)
+    if not _worth_forking(jobs, MIN_ITEMS):
+        yield lambda argument: Later(partial(function, argument))
         return
-    with _in_child(function) as child:
-        yield Later(child.result, child)
+    waiting = _Awaiting(function, prepare)
+    try:
+        yield waiting.send
+    finally:
+        waiting.close()
+
+
+class _Awaiting(Generic[A, R]):
+    """The forked process of `awaiting`: the argument goes through an unlinked temporary file,
+    and one byte on a pipe tells the child it is there (end of file: it never will be)."""
+
+    def __init__(self, function: Callable[[A], R], prepare: Callable[[], object]) -> None:
+        self.function = function
+        self.sent = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        go, self.ready = os.pipe()
+        self.open = True
+
+        def task() -> R:
+            os.close(self.ready)
+            prepare()
+            with os.fdopen(go, "rb") as told:
+                if told.read(1) != b"1":
+                    raise EOFError("the build went on without this process")
+            self.sent.seek(0)
+            return function(pickle.load(self.sent))
+
+        with _frozen():
+            self.child: _Forked[R] = _Forked(task)
+        os.close(go)
+
+    def send(self, argument: A) -> Later[R]:
+        assert self.open, "send() is called once"
+        # Should the child fail from here on, result() computes the result here.
+        self.child.fallback = partial(self.function, argument)
+        try:
+            pickle.dump(argument, self.sent, protocol=pickle.HIGHEST_PROTOCOL)
+            self.sent.flush()
+            os.write(self.ready, b"1")
+        except OSError:  # the child is gone, or the file failed: result() finds it failed
+            pass
+        self._close_pipe()
+        return Later(self.child.result, self.child)
+
+    def _close_pipe(self) -> None:
+        if self.open:
+            self.open = False
+            os.close(self.ready)
+
+    def close(self) -> None:
+        self._close_pipe()  # not sent: the child stops waiting and exits
+        self.sent.close()
+        if not self.child.reaped:  # the caller left without the result
+            self.child.kill()
 
 
 @contextmanager
 def beside(function: Callable[[], R], jobs: int, items: int) -> Iterator[Callable[[], R | None]]:
-    """`background` for work that pays off only beside other work: where a fork is not worth
-    it, `function` is not run at all and the getter returns None."""
+    """Run `function` in a forked process while the caller goes on; yield a wait for its result.
+
+    For work that pays off only beside other work: where a fork is not worth it, `function` is
+    not run at all and the getter returns None. What the process adds to the cache is taken
+    back."""
     if not _worth_forking(jobs, items):
         yield lambda: None
         return

@@ -7,7 +7,7 @@ import re
 import string
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sitegen import cache
-from sitegen.models import PaperPage
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -108,10 +107,6 @@ def document_text(title: str, abstract: str) -> str:
     parts = [title] * TITLE_WEIGHT + [abstract]
     text = "\n".join(parts)
     return _TEX_MACRO.sub(" ", _URL.sub(" ", text))
-
-
-def documents(papers: Iterable[PaperPage]) -> list[Document]:
-    return [Document(p.slug, p.title, p.body) for p in papers]
 
 
 def strip_accents(text: str) -> str:
@@ -398,6 +393,12 @@ def _blocks(
         stop = min(max(fits, start + 1), start + block_rows, n_rows)
         yield start, stop
         start = stop
+
+
+def import_libraries() -> None:
+    """Import what `related_papers` imports when first called (scipy.sparse, 0.15-0.25 s), so
+    that a process can do it before its documents arrive."""
+    import scipy.sparse  # noqa: F401
 
 
 def related_papers(

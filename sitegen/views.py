@@ -311,8 +311,8 @@ def prerender(paper: PaperPage, renderer: markup.Renderer) -> None:
 
 
 def view_digests(site: Site, config: Config, url_map: urls.UrlMap) -> dict[str, str]:
-    """Each paper's digest of what decides its view but its links, by slug (a plain dict: it
-    may cross a pipe). A view's digest stands for the view in page keys (reuse.py)."""
+    """Each paper's digest of what decides its view but its links, by slug. A view's digest
+    stands for the view in page keys (reuse.py)."""
     labels = {t.slug: t.label for t in site.tags}
     settings = (config.title, config.summary_chars, url_map.base_url)
     return {p.slug: _view_digest(p, labels, settings) for p in site.papers}
@@ -328,8 +328,7 @@ class UnlinkedViews:
 
     Until `link` gives them their related papers and digests, reading a view's `related` or
     `digest` raises `NotLinked`. The rest is enough for the feeds and for most list pages,
-    which can so be made while the related papers (and the digests, `view_digests`) are
-    computed elsewhere.
+    which can so be made while the related papers are computed elsewhere.
     """
 
     def __init__(self, site: Site, config: Config, url_map: urls.UrlMap, *, lazy: bool) -> None:

@@ -515,7 +515,6 @@ def test_paper_folders_are_made_while_the_views_wait_for_related_papers(
 ) -> None:
     root, _, _ = built
     shutil.rmtree(root / "_site")
-    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)  # the related papers in their own process
     rank = related.related_papers
 
     def slow(*args: Any, **kwargs: Any) -> Any:
@@ -541,8 +540,8 @@ def test_the_paper_folders_wait_for_nothing(
     built: tuple[Path, dict[str, bytes], dict[str, bytes]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Related papers computed in this process (or already done): the write stage makes the
-    paper folders, none is made ahead of it."""
+    """Related papers computed in this process (one job): the write stage makes the paper
+    folders, none is made ahead of it."""
     root, _, _ = built
     (root / "seeds/2025-03-12.txt").write_text(feed(12, ["Second Day Paper"]))
     made: list[str] = []
@@ -554,7 +553,7 @@ def test_the_paper_folders_wait_for_nothing(
         folders(self, names)
 
     monkeypatch.setattr(write._Staging, "folders", counted)
-    assert cli(root).returncode == 0
+    assert cli(root, "--jobs", "1").returncode == 0
     assert made == []
     assert (root / "_site/papers/second-day-paper/index.html").is_file()
 

@@ -107,7 +107,7 @@ def test_related_papers_before_the_views_give_the_same_site(
         def counted(*args: Any, **kwargs: Any) -> Any:
             forks_at.setdefault(name, len(forks))
             if name == "UnlinkedViews":
-                forks_at["running"] = _running(forks[-1][0])
+                forks_at["running"] = _running(forks[0][0])
             return function(*args, **kwargs)
 
         monkeypatch.setattr(module, name, counted)
@@ -116,8 +116,9 @@ def test_related_papers_before_the_views_give_the_same_site(
     counting(build_module.views, "UnlinkedViews")
     first, _ = _build(_copy(seed_with_content, tmp_path / "first"), use_cache=True, jobs=2)
     assert first == serial
-    # One child forked between loading and the views, the related papers' one, and done with.
-    assert forks_at["UnlinkedViews"] == forks_at["load_site"] + 1
+    # The related papers' child, forked first of all, is done with before the views are made;
+    # no child is forked between loading and the views.
+    assert forks_at["UnlinkedViews"] == forks_at["load_site"]
     assert forks_at["running"] == 0
 
 
@@ -227,57 +228,117 @@ def test_no_change_rebuild_rewrites_no_file(seed_with_content: Path, tmp_path: P
     assert {p: p.stat().st_ino for p in after} == inodes
 
 
-def _costly() -> list[str]:
-    return [cache.memo("test-background", (str(i),), lambda i=i: f"value {i}") for i in range(3)]
+def _costly(count: int = 3) -> list[str]:
+    return [
+        cache.memo("test-background", (str(i),), lambda i=i: f"value {i}") for i in range(count)
+    ]
 
 
-def test_background_returns_its_result_and_its_cache_entries(
+def _nothing_to_prepare() -> None:
+    pass
+
+
+def test_awaiting_returns_its_result_and_its_cache_entries(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
     store = cache.Cache()
-    with cache.using(store), parallel.background(_costly, jobs=2, items=3) as result:
+    forks = _recording_forks(monkeypatch)
+    with cache.using(store), parallel.awaiting(_costly, _nothing_to_prepare, jobs=2) as send:
+        assert len(forks) == 1  # forked at once, before the argument exists
+        result = send(3)
         assert result() == ["value 0", "value 1", "value 2"]
         assert result() is result()  # computed once
+    assert store.misses == 0  # computed in the forked process
     # The entries came back from the forked process: the main process finds them cached.
     assert store.has("test-background", ("2",))
-    with cache.using(store), parallel.background(_costly, jobs=1, items=3) as inline:
-        assert inline() == ["value 0", "value 1", "value 2"]
+    with cache.using(store), parallel.awaiting(_costly, _nothing_to_prepare, jobs=1) as inline:
+        assert inline(3)() == ["value 0", "value 1", "value 2"]
+    assert len(forks) == 1
     assert store.misses == 0  # inline, every value was a hit
 
 
-def _costly_and_one_more() -> list[str]:
-    return [*_costly(), cache.memo("test-background", ("3",), lambda: "value 3")]
+_PREPARED: list[int] = []
+
+
+def _prepare() -> None:
+    _PREPARED.append(os.getpid())
+
+
+def _prepared_by(argument: str) -> tuple[str, list[int], int]:
+    return argument, list(_PREPARED), os.getpid()
+
+
+def test_awaiting_prepares_in_the_child_before_its_argument_arrives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    forks = _recording_forks(monkeypatch)
+    with parallel.awaiting(_prepared_by, _prepare, jobs=2) as send:
+        time.sleep(0.2)  # the child prepares meanwhile, then waits
+        argument, prepared, pid = send("the documents")()
+    assert argument == "the documents"
+    assert pid == forks[0][0] != os.getpid()
+    assert prepared == [pid]  # once, in the child
+    assert _PREPARED == []  # not here
+
+
+def _dies_after_its_argument(argument: int) -> tuple[int, int]:
+    if os.getpid() != _MAIN_PID:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer would
+    return argument + 1, os.getpid()
+
+
+def test_awaiting_computes_here_what_a_killed_child_did_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with parallel.awaiting(_dies_after_its_argument, _nothing_to_prepare, jobs=2) as send:
+        assert send(41)() == (42, os.getpid())
+
+
+def test_awaiting_leaves_no_child_when_nothing_is_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    forks = _recording_forks(monkeypatch)
+    with parallel.awaiting(_costly, _prepare, jobs=2):
+        pass
+    with pytest.raises(ChildProcessError):  # killed or ended, and reaped
+        os.waitpid(forks[0][0], os.WNOHANG)
+
+
+def _costly_and_one_more(count: int) -> list[str]:
+    return [*_costly(count), cache.memo("test-background", (str(count),), lambda: "value 3")]
 
 
 def test_entries_a_worker_only_found_are_kept_for_the_next_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A rebuild's related-papers process finds every paper's term counts but one: the main
-    # process must keep all of them, not only the one the worker computed.
-    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
+    # A rebuild's forked process finds every cached entry it needs but one: the main process
+    # must keep all of them, not only the one the worker computed.
     folder = tmp_path / cache.FOLDER
     first = cache.Cache(folder)
     with cache.using(first):
         _costly()
     first.save()
     second = cache.Cache(folder)
-    with cache.using(second), parallel.background(_costly_and_one_more, jobs=2, items=4) as got:
-        assert got() == [f"value {i}" for i in range(4)]
+    with (
+        cache.using(second),
+        parallel.awaiting(_costly_and_one_more, _nothing_to_prepare, jobs=2) as send,
+    ):
+        assert send(3)() == [f"value {i}" for i in range(4)]
     assert second.misses == 0  # all four were computed or found in the forked process
     second.save()
     third = cache.Cache(folder)
     assert [third.has("test-background", (str(i),)) for i in range(4)] == [True] * 4
 
 
-def _failing() -> None:
-    raise ValueError("boom in the background")
+def _failing(argument: str) -> None:
+    raise ValueError(f"boom in the background with {argument}")
 
 
-def test_background_errors_reach_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
-    with parallel.background(_failing, jobs=2, items=1) as result, pytest.raises(ValueError):
-        result()
+def test_awaiting_errors_reach_the_caller() -> None:
+    # The child fails, and the main process then meets the error itself.
+    with (
+        parallel.awaiting(_failing, _nothing_to_prepare, jobs=2) as send,
+        pytest.raises(ValueError, match="with this"),
+    ):
+        send("this")()
 
 
 def _recording_forks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, bool, int]]:
