@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from contextlib import suppress
 from datetime import date
 from pathlib import Path
+from typing import NoReturn
 
 from sitegen import __version__, progress
 from sitegen.build import build
@@ -158,3 +161,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; the previous site is unchanged", file=sys.stderr)
         return EXIT_FAILED
+
+
+def run() -> NoReturn:
+    """The `sitegen` command: `main`, then an exit without the interpreter's teardown.
+
+    Freeing a built site's objects one at a time at exit took 0.15-0.2 s of a 7 s build of
+    10,000 papers; the system takes the whole memory back at once. By then every file the
+    command wrote is closed; only the standard streams still need flushing.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):  # a closed pipe: nothing more can be said anyway
+            stream.flush()
+    os._exit(code)
