@@ -384,6 +384,11 @@ def _build(
             made_feeds: list[OutputFile] = []
             while found.running() and (made := next(feed_outputs, None)) is not None:
                 made_feeds.append(made)
+            # Then written, as far as there is time: a PageWriter only for a tree that started
+            # empty (a cold build's).
+            writer = tree.writer()
+            if writer is not None:
+                render.write_early(renderer, writer, early, made_feeds, found.running)
             digests = views.view_digests(site, config, url_map)
             lists = found()
             site_views = unlinked.link(lists, digests)
@@ -400,7 +405,7 @@ def _build(
                     pages,
                     jobs,
                     early,
-                    tree.writer(),
+                    writer,
                     beside=chain(made_feeds, feed_outputs),
                 ),
                 render.static_files(config),

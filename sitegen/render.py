@@ -6,7 +6,7 @@ import math
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from itertools import chain
 from pathlib import Path
@@ -266,7 +266,7 @@ class SiteRenderer:
         if early is None:
             early = self._html(job.template, job.context, watch=job.shallow_key is not None)
         key = job.shallow_key if job.shallow_key is not None and not early.read_tag else job.key
-        return OutputFile(job.out_path, early.data, key)
+        return OutputFile(job.out_path, early.data, key, written=early.written)
 
     def render_early(
         self, jobs: Iterable[PageJob], go_on: Callable[[], bool]
@@ -321,8 +321,9 @@ class SiteRenderer:
 class Rendered(NamedTuple):
     """A page's bytes, and whether its templates read a tag's papers (`_WatchedTag`)."""
 
-    data: bytes
+    data: bytes  # empty once written
     read_tag: bool
+    written: Written | None = None  # set once `write_early` put the page in the staging tree
 
 
 @dataclass(frozen=True)
@@ -433,13 +434,50 @@ def _write_rendered(r: SiteRenderer, writer: PageWriter, job: PageJob) -> Output
     """The job's page rendered and written by `writer`: in a render worker, its bytes then
     cross no pipe, and the writing is shared among the workers, not left to one process."""
     page = r.render(job)
-    changed = writer.write(page.path, page.data)
-    marked = INDEXED_MARK in page.data
-    # What the build's digests of the pages take for its bytes (build._Tally).
-    needed = page.key is None or (r.config.search and marked)
-    digest = cache.bytes_hash(page.data) if needed else b""
-    written = Written(len(page.data), marked, digest, changed)
+    written = _written(r, writer, page.path, page.data, keyed=page.key is not None)
     return OutputFile(page.path, b"", page.key, written=written)
+
+
+def _written(
+    r: SiteRenderer, writer: PageWriter, path: str, data: bytes, *, keyed: bool
+) -> Written:
+    """`data` written at `path` by `writer`, and what the build's tally takes for its bytes
+    (build._Tally): their digest if the output has no render key, or is a page to index."""
+    changed = writer.write(path, data)
+    marked = INDEXED_MARK in data
+    needed = not keyed or (r.config.search and marked)
+    digest = cache.bytes_hash(data) if needed else b""
+    return Written(len(data), marked, digest, changed)
+
+
+def write_early(
+    r: SiteRenderer,
+    writer: PageWriter,
+    pages: MutableMapping[str, Rendered],
+    feeds: list[OutputFile],
+    go_on: Callable[[], bool],
+) -> None:
+    """Write the list pages `render_early` made, then the feeds made so far, into the staging
+    tree while `go_on()`; each is then held without its bytes.
+
+    For a cold build's main process once it has made all it can before the related papers are
+    in: the files it creates now, it would otherwise create while the workers render, taking a
+    share of the cores they need.
+    """
+    # The keys come later (`plan`), but whether a page gets one is known now.
+    keyed = r.keys is not None and r.ledger is not None
+    for path, page in pages.items():
+        if not go_on():
+            return
+        if page.written is None:
+            written = _written(r, writer, path, page.data, keyed=keyed)
+            pages[path] = Rendered(b"", page.read_tag, written)
+    for index, output in enumerate(feeds):
+        if not go_on():
+            return
+        if output.carried is None and output.written is None:
+            written = _written(r, writer, output.path, output.data, keyed=output.key is not None)
+            feeds[index] = replace(output, data=b"", written=written)
 
 
 def page_jobs(

@@ -435,7 +435,13 @@ class _Staging:
         if kind is not True:
             if kind is False:
                 os.unlink(f"{self.base}/{name}")
-            os.mkdir(f"{self.base}/{name}")
+            try:
+                os.mkdir(f"{self.base}/{name}")
+            except FileExistsError:
+                # Made by a PageWriter (write_early, or a render worker), which only a tree that
+                # started empty has: never a link there, which nothing but this build puts in.
+                if self.reused or not _is_real_folder(Path(f"{self.base}/{name}")):
+                    raise
         self.made.add(name)
 
     def writer(self) -> PageWriter | None:
@@ -508,26 +514,31 @@ class PageWriter:
         self.plain_dirs: set[str] = set()  # published folders found free of links
 
     def write(self, name: str, data: bytes) -> bool:
-        """Put `data` at `name`; False if it is the published file's link (same bytes)."""
+        """Put `data` at `name`; False if it is the published file's link (same bytes).
+
+        A failure is reported as `write_site` reports its own (a full disk, say)."""
         parts = _safe_parts(name)
-        self._folder(name.rpartition("/")[0])
-        dest = f"{self.base}/{name}"
-        previous = _published_file(Path(self.target), parts, self.plain_dirs)
-        same = _same_bytes(previous, data)
-        for attempt in (1, 2):
-            try:
-                if same:
-                    assert previous is not None
-                    _keep(previous.path, dest)
-                else:
-                    _write_new(dest, data)
-                break
-            except FileExistsError:
-                if attempt == 2 or not stat.S_ISREG(os.lstat(dest).st_mode):
-                    raise
-                # Left by a worker killed while it wrote this page: the task is run again
-                # (parallel.py), and the tree is this build's alone.
-                os.unlink(dest)
+        try:
+            self._folder(name.rpartition("/")[0])
+            dest = f"{self.base}/{name}"
+            previous = _published_file(Path(self.target), parts, self.plain_dirs)
+            same = _same_bytes(previous, data)
+            for attempt in (1, 2):
+                try:
+                    if same:
+                        assert previous is not None
+                        _keep(previous.path, dest)
+                    else:
+                        _write_new(dest, data)
+                    break
+                except FileExistsError:
+                    if attempt == 2 or not stat.S_ISREG(os.lstat(dest).st_mode):
+                        raise
+                    # Left by a worker killed while it wrote this page: the task is run again
+                    # (parallel.py), and the tree is this build's alone.
+                    os.unlink(dest)
+        except OSError as exc:
+            raise _io_error(exc, name) from exc
         return not same
 
     def _folder(self, name: str) -> None:

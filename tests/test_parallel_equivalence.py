@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from sitegen import build as build_module
-from sitegen import cache, parallel, render, write
+from sitegen import cache, parallel, related, render, write
 from sitegen.build import build
 from sitegen.config import load_config
 from sitegen.report import BuildReport
@@ -171,6 +171,34 @@ def test_list_pages_rendered_before_the_related_papers_are_the_same(
     assert {"tags/index.html", "days/index.html", "404.html"} <= set(early)
     assert ("index.html" in early) is not bool(template)
     assert not any(path.startswith("papers/") for path in early)
+
+
+def test_pages_and_feeds_written_while_the_related_papers_are_computed_are_the_same(
+    seed_with_content: Path, serial: dict[str, bytes], tmp_path: Path, forking: pytest.MonkeyPatch
+) -> None:
+    """A cold build's main process writes the list pages and feeds it made early while it
+    waits for the related papers: the same bytes, each written once."""
+    rank = related.related_papers
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(1.5)  # in the forked process: every early page and feed is made meanwhile
+        return rank(*args, **kwargs)
+
+    forking.setattr(related, "related_papers", slow)
+    written: list[str] = []
+
+    def recorded(writer: write.PageWriter, name: str, data: bytes) -> bool:
+        if os.getpid() == _MAIN_PID:
+            written.append(name)
+        return _write_page(writer, name, data)
+
+    forking.setattr(write.PageWriter, "write", recorded)
+    fast, report = _build(_copy(seed_with_content, tmp_path / "fast"), use_cache=True, jobs=2)
+    assert fast == serial
+    assert report.changed == len(serial) - 1  # all but the marker file
+    assert {"index.html", "tags/index.html", "feed.xml", "feeds.opml"} <= set(written)
+    assert any(name.startswith("tags/") and name.endswith("/rss.xml") for name in written)
+    assert len(written) == len(set(written))
 
 
 def _killed_after_one_page(writer: write.PageWriter, name: str, data: bytes) -> bool:
