@@ -152,9 +152,10 @@ def build(
     return report
 
 
-# What the related papers are computed from: each paper's slug, title and body, and the cache
-# folder, which keeps the model for the next build (plain data: it crosses to another process).
-RelatedInput = tuple[list[tuple[str, str, str]], Path | None]
+# What the related papers are computed from: each paper's slug, title and body, the cache
+# folder, which keeps the model for the next build, and the jobs (plain data: it crosses to
+# another process).
+RelatedInput = tuple[list[tuple[str, str, str]], Path | None, int]
 RelatedLists = dict[str, tuple[str, ...]]
 
 
@@ -169,10 +170,10 @@ def _import_related() -> None:
 def _related_lists(given: RelatedInput) -> RelatedLists:
     from sitegen import related
 
-    texts, folder = given
+    texts, folder, jobs = given
     memory = folder / related.MODEL_FILE if folder is not None else None
     docs = [related.Document(*text) for text in texts]
-    return dict(related.related_papers(docs, memory=memory))
+    return dict(related.related_papers(docs, memory=memory, jobs=jobs))
 
 
 @contextmanager
@@ -357,7 +358,9 @@ def _build(
         with report.stage("related+views"):
             with _settled():
                 # Sent first: it is the longest task of a rebuild; the staging tree can wait.
-                found = find_related(([(p.slug, p.title, p.body) for p in site.papers], folder))
+                found = find_related(
+                    ([(p.slug, p.title, p.body) for p in site.papers], folder, jobs)
+                )
                 if not overlap:
                     # Still in the other process: computed here, its garbage would leave free
                     # slots all over this process's heap, and each render worker that allocates

@@ -327,6 +327,19 @@ class _Awaiting(Generic[A, R]):
             self.child.kill()
 
 
+def both(here: Callable[[], R], there: Callable[[], T], jobs: int) -> tuple[R, T]:
+    """`here()` in this process while `there()` runs in a forked one: both results.
+
+    With one job, or without fork, they run here in turn; so does `there()` if its process
+    fails.
+    """
+    if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return here(), there()
+    with _in_child(there) as child:
+        mine = here()
+        return mine, child.result()
+
+
 @contextmanager
 def beside(function: Callable[[], R], jobs: int, items: int) -> Iterator[Callable[[], R | None]]:
     """Run `function` in a forked process while the caller goes on; yield a wait for its result.

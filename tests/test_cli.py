@@ -24,9 +24,7 @@ This abstract is long enough to be read as an abstract rather than as a title, a
 
 def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     # Buffered output, as most shells run it: the command must flush it before its fast exit.
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("SITEGEN_BASE_URL", "PYTHONUNBUFFERED")
-    }
+    env = {k: v for k, v in os.environ.items() if k not in ("SITEGEN_BASE_URL", "PYTHONUNBUFFERED")}
     return subprocess.run(
         [sys.executable, "-m", "sitegen", *args],
         cwd=root,

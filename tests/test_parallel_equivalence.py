@@ -369,6 +369,24 @@ def test_awaiting_errors_reach_the_caller() -> None:
         send("this")()
 
 
+def _pid() -> int:
+    return os.getpid()
+
+
+def _pid_or_killed() -> int:
+    if os.getpid() != _MAIN_PID:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return os.getpid()
+
+
+def test_both_runs_the_second_in_a_forked_process() -> None:
+    here, there = parallel.both(_pid, _pid, jobs=2)
+    assert here == os.getpid() != there
+    assert parallel.both(_pid, _pid, jobs=1) == (os.getpid(), os.getpid())
+    # A forked process that dies: the second runs here instead.
+    assert parallel.both(_pid, _pid_or_killed, jobs=2) == (os.getpid(), os.getpid())
+
+
 def _recording_forks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, bool, int]]:
     """(pid, forked from the main thread, threads alive) of each child the parallel module forks."""
     forks: list[tuple[int, bool, int]] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -195,6 +196,29 @@ def test_vectorised_top_k_matches_one_row_at_a_time(
     assert dict(related_papers(docs, k=k, block_rows=7)) == expected
     monkeypatch.setattr(related, "BLOCK_PRODUCTS", 1000)
     assert dict(related_papers(docs, k=k)) == expected
+
+
+def test_a_ranking_split_between_two_processes_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(7)
+    words = ["graph", "neural", "sparse", "expert", "token", "vision", "speech", "agent"]
+    docs = [
+        doc(f"p{i:03d}", " ".join(rng.choice(words, 2)), " ".join(rng.choice(words, 3)))
+        for i in range(150)
+    ]
+    ranked_here: list[int] = []
+    block_top_k = related._block_top_k
+
+    def recorded(*args: Any) -> Any:
+        ranked_here.append(os.getpid())  # a forked process's calls are not seen here
+        return block_top_k(*args)
+
+    monkeypatch.setattr(related, "_block_top_k", recorded)
+    alone = dict(related_papers(docs, k=3, block_rows=7))
+    blocks = len(ranked_here)
+    assert blocks >= related.SPLIT_MIN_BLOCKS
+    ranked_here.clear()
+    assert dict(related_papers(docs, k=3, block_rows=7, jobs=2)) == alone
+    assert len(ranked_here) == blocks // 2  # the other half in the forked process
 
 
 def test_terms_come_from_the_model_on_a_rebuild(
