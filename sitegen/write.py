@@ -168,7 +168,7 @@ class _Published:
 
 
 def _published_file(
-    target: Path, parts: Sequence[str], plain_dirs: set[str] | None = None
+    target: str | Path, parts: Sequence[str], plain_dirs: set[str] | None = None
 ) -> _Published | None:
     """The previous build's file at `parts`, or None if a link is on the way to it.
 
@@ -187,7 +187,9 @@ def _published_file(
         try:
             status = os.lstat(f"{base}/{checked}")
         except FileNotFoundError:
-            status = None  # not there: the caller finds no file (a new page, or one to report)
+            # Not there, nor anything below it: the caller finds no file (a new page, or one
+            # to report). A cold build's every page ends here at its first folder.
+            return _Published(f"{base}/{'/'.join(parts)}", None)
         except OSError:
             return None
         if status is not None and stat.S_ISLNK(status.st_mode):
@@ -512,6 +514,9 @@ class PageWriter:
         self.target = os.fspath(tree.target)
         self.made = set(tree.made)  # folders known to be real folders of the tree
         self.plain_dirs: set[str] = set()  # published folders found free of links
+        # No published site (a first build, or one after the output folder was deleted): no
+        # page has a published file to look for. The build holds the output folder's lock.
+        self.unpublished = not os.path.lexists(self.target)
 
     def write(self, name: str, data: bytes) -> bool:
         """Put `data` at `name`; False if it is the published file's link (same bytes).
@@ -521,7 +526,9 @@ class PageWriter:
         try:
             self._folder(name.rpartition("/")[0])
             dest = f"{self.base}/{name}"
-            previous = _published_file(Path(self.target), parts, self.plain_dirs)
+            previous = (
+                None if self.unpublished else _published_file(self.target, parts, self.plain_dirs)
+            )
             same = _same_bytes(previous, data)
             for attempt in (1, 2):
                 try:
