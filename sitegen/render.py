@@ -406,7 +406,7 @@ def render_pages(
     # The first page is rendered here: it compiles the templates a paper page uses once, before
     # the workers are forked, instead of once in each.
     first = (render(job) for job in todo[:1])
-    chunk = None if writer is None else parallel.SMALL_RESULTS_CHUNK
+    chunk = None if writer is None else parallel.small_results_chunk(len(todo))
     rendered = chain(first, parallel.map_ordered(render, todo[1:], jobs, chunk))
     here = chain(
         (

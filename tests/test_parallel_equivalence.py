@@ -369,6 +369,12 @@ def test_awaiting_errors_reach_the_caller() -> None:
         send("this")()
 
 
+def test_tasks_of_small_results_are_halved_on_a_big_site() -> None:
+    big = parallel.SMALL_RESULTS_HALVED_ABOVE
+    assert parallel.small_results_chunk(big) == parallel.SMALL_RESULTS_CHUNK
+    assert parallel.small_results_chunk(big + 1) == parallel.SMALL_RESULTS_CHUNK // 2
+
+
 def _pid() -> int:
     return os.getpid()
 
