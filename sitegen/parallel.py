@@ -63,9 +63,14 @@ def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
+def _can_fork(jobs: int) -> bool:
+    """Several cores, and fork to inherit this process's state."""
+    return jobs > 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
 def _worth_forking(jobs: int, count: int) -> bool:
     """Workers pay off with several cores and enough items, and need fork to inherit state."""
-    return jobs > 1 and count >= MIN_ITEMS and "fork" in multiprocessing.get_all_start_methods()
+    return count >= MIN_ITEMS and _can_fork(jobs)
 
 
 @contextmanager
@@ -284,7 +289,7 @@ def awaiting(
     none of what is built meanwhile; the argument reaches it pickled. With one job, or without
     fork, `send` returns the result computed here when first asked for.
     """
-    if not _worth_forking(jobs, MIN_ITEMS):
+    if not _can_fork(jobs):
         yield lambda argument: Later(partial(function, argument))
         return
     waiting = _Awaiting(function, prepare)
@@ -348,7 +353,7 @@ def both(here: Callable[[], R], there: Callable[[], T], jobs: int) -> tuple[R, T
     With one job, or without fork, they run here in turn; so does `there()` if its process
     fails.
     """
-    if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if not _can_fork(jobs):
         return here(), there()
     with _in_child(there) as child:
         mine = here()

@@ -42,8 +42,8 @@ MAX_DF = 500
 # caps its nonzero scores, so a block holds at most about 24 MB of scores however many papers
 # share terms. At 10k papers 2M gives the time of 20M (2.3 s) at 130 MiB peak instead of 245 MiB.
 BLOCK_PRODUCTS = 2_000_000
-# A ranking of at least this many blocks is split between two processes, where there are two
-# cores: a rebuild's few changed rows are not worth a fork.
+# A full ranking of at least this many blocks is split between two processes, where there are
+# two cores; a small site's few blocks are not worth a fork, nor a rebuild's update (`_update`).
 SPLIT_MIN_BLOCKS = 4
 _COUNT = np.dtype("<u4")
 MODEL_FILE = "related-model.pickle"  # in the cache folder: the last build's model and lists
