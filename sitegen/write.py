@@ -437,13 +437,10 @@ class _Staging:
         if kind is not True:
             if kind is False:
                 os.unlink(f"{self.base}/{name}")
-            try:
+            if self.reused:  # a spare has no PageWriter: what it held is listed in `left`
                 os.mkdir(f"{self.base}/{name}")
-            except FileExistsError:
-                # Made by a PageWriter (write_early, or a render worker), which only a tree that
-                # started empty has: never a link there, which nothing but this build puts in.
-                if self.reused or not _is_real_folder(Path(f"{self.base}/{name}")):
-                    raise
+            else:
+                _shared_mkdir(f"{self.base}/{name}")
         self.made.add(name)
 
     def writer(self) -> PageWriter | None:
@@ -552,14 +549,19 @@ class PageWriter:
         if name in self.made:
             return
         self._folder(name.rpartition("/")[0])
-        try:
-            os.mkdir(f"{self.base}/{name}")
-        except FileExistsError:
-            # Made by another worker, or by the write stage (`_Staging.folders`); never a
-            # link, which nothing but this build puts in the tree.
-            if not _is_real_folder(Path(f"{self.base}/{name}")):
-                raise
+        _shared_mkdir(f"{self.base}/{name}")
         self.made.add(name)
+
+
+def _shared_mkdir(path: str) -> None:
+    """Make a folder of a tree that started empty, which another of its writers (a render
+    worker, `write_early`, the write stage) may have made first: a real folder there is fine,
+    a link (which nothing of this build puts in the tree) is refused."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        if not _is_real_folder(Path(path)):
+            raise
 
 
 def _is_real_folder(path: Path) -> bool:
