@@ -15,7 +15,7 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
-from sitegen import cache, mathml
+from sitegen import autolink, cache, mathml
 
 # C0 and C1 controls, lone surrogates and non-characters (XML refuses them, UTF-8 cannot hold
 # surrogates), bidi controls and zero-width or invisible characters (they can disguise text and
@@ -249,6 +249,7 @@ class Renderer:
         self._linking = _local_images(
             _with_math(MarkdownIt("js-default", {"linkify": True}).enable("linkify"))
         )
+        self._linking.linkify = autolink.QuickLinkify()
 
     def _parser(self, text: str) -> MarkdownIt:
         return self._linking if ("://" in text or "www." in text) else self._plain
