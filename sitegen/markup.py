@@ -168,16 +168,25 @@ def _inert_html(text: str) -> str:
     return text.replace('"', "&quot;")
 
 
+def _inert_paragraphs(text: str) -> list[str] | None:
+    """The paragraphs of `text` if each is one inert line (`is_inert`), else None.
+
+    Line breaks before the first and after the last count for nothing, in Markdown as in plain
+    text: a page's body ends with one, and refusing it kept every abstract off the fast paths.
+    """
+    lines = text.strip("\n").split("\n\n")
+    # is_inert refuses a line break: each paragraph is one line.
+    return lines if all(line and is_inert(line) for line in lines) else None
+
+
 def plain_paragraphs(text: str) -> str | None:
     """The HTML of `text` as Markdown, if it is inert one-line paragraphs (most abstracts); else
     None. Each is `<p>` and the line with `"` escaped, exactly what markdown-it makes of it."""
     if "://" in text or "www." in text:  # linkify
         return None
-    lines = text.split("\n\n")
-    for line in lines:
-        # is_inert refuses a line break: each paragraph is one line.
-        if not line or not is_inert(line) or _BLOCK_START.match(line):
-            return None
+    lines = _inert_paragraphs(text)
+    if lines is None or any(_BLOCK_START.match(line) for line in lines):
+        return None
     return "".join(f"<p>{_inert_html(line)}</p>\n" for line in lines)
 
 
@@ -185,7 +194,15 @@ def to_plain(text: str) -> str:
     """Unicode plain text without markup, for <title>, meta tags, slugs and feed titles."""
     if is_inert(text):
         return text
-    return cache.memo(_PLAIN, (text,), lambda: _to_plain(text))
+    # Cached even when the paragraphs are inert: checking a whole abstract again costs more
+    # than looking its text up, and the views ask for what the warm-up made.
+    return cache.memo(_PLAIN, (text,), lambda: _plain_paragraphs_text(text) or _to_plain(text))
+
+
+def _plain_paragraphs_text(text: str) -> str | None:
+    lines = _inert_paragraphs(text)
+    # What _to_plain makes of the line breaks between them.
+    return " ".join(lines) if lines is not None else None
 
 
 def _to_plain(text: str) -> str:
@@ -256,10 +273,8 @@ class Renderer:
 
     def block(self, text: str) -> str:
         """A body of Markdown (an abstract, a page) to HTML."""
-        html = plain_paragraphs(text)
-        if html is not None:
-            return html
-        return cache.memo(_BLOCK, (text,), lambda: self._block(text))
+        # Cached even on the fast path, as to_plain is.
+        return cache.memo(_BLOCK, (text,), lambda: plain_paragraphs(text) or self._block(text))
 
     def _block(self, text: str) -> str:
         source = latex_to_markdown(clean_text(text))

@@ -328,33 +328,46 @@ def test_inert_text_skips_the_converters_with_the_same_result(text: str) -> None
         assert markup.to_plain(text) == markup._to_plain(text)
 
 
-_PARAGRAPHS = st.lists(
-    st.tuples(
-        st.sampled_from(["", "1. ", "2) ", "12.", "- ", "+ ", "-", "+", "3.5 ", "www.", "a://"]),
-        st.one_of(_INERT, _NEAR_INERT),
-    ).map("".join),
-    min_size=1,
-    max_size=4,
-).map("\n\n".join)
+# Paragraphs as a page's body holds them: blank lines between, maybe line breaks around.
+_PARAGRAPHS = st.tuples(
+    st.sampled_from(["", "\n", "\n\n"]),
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                ["", "1. ", "2) ", "12.", "- ", "+ ", "-", "+", "3.5 ", "www.", "a://"]
+            ),
+            st.one_of(_INERT, _NEAR_INERT),
+        ).map("".join),
+        min_size=1,
+        max_size=4,
+    ).map("\n\n".join),
+    st.sampled_from(["", "\n", "\n\n", "\n\n\n"]),
+).map("".join)
 
 
 @SETTINGS
 @given(_PARAGRAPHS)
 def test_plain_paragraphs_render_as_markdown_does(text: str) -> None:
-    """Abstracts of inert one-line paragraphs bypass markdown-it with the same HTML."""
+    """Abstracts of inert one-line paragraphs bypass markdown-it with the same HTML, and the
+    plain-text converter with the same text."""
     html = markup.plain_paragraphs(text)
     if html is not None:
         assert html == markup.default_renderer()._block(text)
+    assert markup.to_plain(text) == markup._to_plain(text)
 
 
 def test_seed_abstracts_render_alike_on_both_paths() -> None:
+    """The bodies as the build has them (frontmatter.split), ending with a line break."""
     renderer = markup.default_renderer()
-    pages = list((REPO / "content" / "papers").glob("*.md"))
-    bodies = [page.read_text(encoding="utf-8").split("\n---\n", 1)[1].strip() for page in pages]
+    pages = sorted((REPO / "content" / "papers").glob("*.md"))
+    bodies = [frontmatter.split(p.read_text(encoding="utf-8"), p.name)[1] for p in pages]
     assert len(bodies) == 81
+    assert all(body.endswith("\n") for body in bodies)
     assert sum(markup.plain_paragraphs(b) is not None for b in bodies) > 20
+    assert sum(markup._inert_paragraphs(b) is not None for b in bodies) > 20
     for body in bodies:
         assert renderer.block(body) == renderer._block(body)
+        assert markup.to_plain(body) == markup._to_plain(body)
 
 
 def test_seed_titles_render_alike_on_both_paths() -> None:
