@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import string
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -141,6 +142,9 @@ def split_math(text: str) -> list[str]:
 # (`\w` but `_` is exactly str.isalnum().) Searching for any other character is twice as fast
 # as matching the text char by char against the allowed ones.
 _NOT_INERT = re.compile(r"[^\w ,.:;?!'\"()/+=%@-]|_")
+# The same characters in ASCII: deleting them from an ASCII text's bytes leaves nothing if the
+# text is inert, 15 times faster than the regex search over an abstract.
+_INERT_ASCII = (string.ascii_letters + string.digits + " ,.:;?!'\"()/+=%@-").encode("ascii")
 
 
 # The cache tables of the conversions below.
@@ -154,7 +158,11 @@ def is_inert(text: str) -> bool:
         text == text.strip()
         and "  " not in text
         and "--" not in text
-        and _NOT_INERT.search(text) is None
+        and (
+            not text.encode("ascii").translate(None, _INERT_ASCII)
+            if text.isascii()
+            else _NOT_INERT.search(text) is None
+        )
     )
 
 

@@ -328,6 +328,13 @@ def test_inert_text_skips_the_converters_with_the_same_result(text: str) -> None
         assert markup.to_plain(text) == markup._to_plain(text)
 
 
+def test_inert_ascii_table_is_the_inert_pattern() -> None:
+    """is_inert checks ASCII text by a table of characters, other text by a pattern."""
+    for char in map(chr, range(128)):
+        by_table = not char.encode("ascii").translate(None, markup._INERT_ASCII)
+        assert by_table == (markup._NOT_INERT.search(char) is None), repr(char)
+
+
 # Paragraphs as a page's body holds them: blank lines between, maybe line breaks around.
 _PARAGRAPHS = st.tuples(
     st.sampled_from(["", "\n", "\n\n"]),
