@@ -212,15 +212,12 @@ def to_plain(text: str) -> str:
     """Unicode plain text without markup, for <title>, meta tags, slugs and feed titles."""
     if is_inert(text):
         return text
-    # Cached even when the paragraphs are inert: checking a whole abstract again costs more
-    # than looking its text up, and the views ask for what the warm-up made.
-    return cache.memo(_PLAIN, (text,), lambda: _plain_paragraphs_text(text) or _to_plain(text))
-
-
-def _plain_paragraphs_text(text: str) -> str | None:
     lines = _inert_paragraphs(text)
-    # What _to_plain makes of the line breaks between them.
-    return " ".join(lines) if lines is not None else None
+    if lines is not None:
+        # What _to_plain makes of the line breaks between them. Not cached: made again, it
+        # costs less than a lookup, and a 100k-paper site's abstracts would hold 200 MB.
+        return " ".join(lines)
+    return cache.memo(_PLAIN, (text,), lambda: _to_plain(text))
 
 
 def _to_plain(text: str) -> str:
@@ -291,8 +288,10 @@ class Renderer:
 
     def block(self, text: str) -> str:
         """A body of Markdown (an abstract, a page) to HTML."""
-        # Cached even on the fast path, as to_plain is.
-        return cache.memo(_BLOCK, (text,), lambda: plain_paragraphs(text) or self._block(text))
+        html = plain_paragraphs(text)
+        if html is not None:
+            return html  # not cached, as in to_plain
+        return cache.memo(_BLOCK, (text,), lambda: self._block(text))
 
     def _block(self, text: str) -> str:
         source = latex_to_markdown(clean_text(text))
