@@ -179,16 +179,22 @@ def _related_lists(given: RelatedInput) -> RelatedLists:
 @contextmanager
 def _spare_made(
     config: Config, ledger: reuse.Ledger | None, jobs: int
-) -> Iterator[Callable[[], object]]:
+) -> Iterator[Callable[[], object] | None]:
     """Copy the published tree to the spare (write.make_spare) in a process beside the build,
-    when the last build left none; yield a wait for it.
+    when the last build left none; yield a wait for it (None: no copy is made).
 
     Only for a site the ledger describes: a build that renders everything anew would only
     have the copy's every file to delete.
     """
     spare = ledger.spare_tree() if ledger is not None else None
-    if spare is None or ledger is None or os.path.lexists(spare):
-        yield lambda: None
+    if (
+        spare is None
+        or ledger is None
+        or os.path.lexists(spare)
+        or not ledger.records
+        or not config.output_dir.is_dir()
+    ):
+        yield None
         return
     try:
         with parallel.beside(
@@ -314,7 +320,7 @@ def _build(
     inputs: str,
     read: dict[str, bytes],
     ledger: reuse.Ledger | None,
-    spare_ready: Callable[[], object],
+    spare_ready: Callable[[], object] | None,
     find_related: Callable[[RelatedInput], parallel.Later[RelatedLists]],
 ) -> BuildReport:
     report = BuildReport(watcher=watcher)
@@ -354,7 +360,14 @@ def _build(
     folder = cache.active().folder
 
     spare = ledger.spare_tree() if ledger is not None else None
+    lazy = ledger is not None and bool(ledger.records)
     with ExitStack() as stack:  # the staging tree
+
+        def staging_tree() -> write._Staging:
+            if spare_ready is not None:
+                spare_ready()  # the staging tree starts from it
+            return stack.enter_context(write.staging_tree(config.output_dir, spare))
+
         with report.stage("related+views"):
             with _settled():
                 # Sent first: it is the longest task of a rebuild; the staging tree can wait.
@@ -367,11 +380,14 @@ def _build(
                     # into them copies the memory page they sit in (a 100k build took 300 s
                     # instead of 90 s).
                     found()
-                spare_ready()  # the staging tree starts from it
-                tree = stack.enter_context(write.staging_tree(config.output_dir, spare))
+                # While the spare is being copied (on the first rebuild after a cold build:
+                # 1.5 s at 10k papers on ext4, beside this process), the tree is entered only
+                # once the views and feeds, which need none, are made. Otherwise at once: a
+                # tree that starts empty gets its paper folders while the related papers are
+                # computed.
+                tree = None if spare_ready is not None else staging_tree()
                 # A rebuild makes each paper's details only for the pages it renders (views.py),
                 # so it leaves the other papers' cached Markdown unread: kept for the next build.
-                lazy = ledger is not None and bool(ledger.records)
                 if lazy:
                     cache.active().retain(*markup.NAMESPACES)
                 unlinked = views.UnlinkedViews(site, config, url_map, lazy=lazy)
@@ -379,8 +395,9 @@ def _build(
                 channels = feeds.channels(unlinked.views, config, url_map)
             renderer = render.SiteRenderer(config, url_map, ledger)
             pages = list(render.page_jobs(renderer, site, unlinked.views, channels))
-            folders = (urls.paper_path(p.slug).rpartition("/")[0] for p in site.papers)
-            tree.folders(takewhile(lambda _: found.running(), folders))
+            if tree is not None:
+                folders = (urls.paper_path(p.slug).rpartition("/")[0] for p in site.papers)
+                tree.folders(takewhile(lambda _: found.running(), folders))
             early = {} if lazy else renderer.render_early(pages, found.running)
             # Then the feeds, as many as there is time for: they show no related papers either.
             feed_outputs = feeds.render_feeds(channels, config, url_map, ledger)
@@ -389,12 +406,15 @@ def _build(
                 made_feeds.append(made)
             # Then written, as far as there is time: a PageWriter only for a tree that started
             # empty (a cold build's).
-            writer = tree.writer()
+            writer = tree.writer() if tree is not None else None
             if writer is not None:
                 render.write_early(renderer, writer, early, made_feeds, found.running)
             digests = views.view_digests(site, config, url_map)
             lists = found()
             site_views = unlinked.link(lists, digests)
+        if tree is None:
+            tree = staging_tree()
+            writer = tree.writer()
         site = replace(site, related=lists)
         # Pages stream from the renderer into the write stage's staging folder: only a chunk of
         # pages is in memory at a time, and the search index is built from the written folder.

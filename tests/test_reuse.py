@@ -501,3 +501,40 @@ def test_cached_keeps_the_latest_results_only(site: Path, monkeypatch: pytest.Mo
     assert renderer.cached(entry, papers[2]) == "<li>2</li>"  # kept
     assert renderer.cached(entry, papers[0]) == "<li>0</li>"  # dropped, so called again
     assert calls == [0, 1, 2, 0]
+
+
+def test_a_rebuild_enters_its_staging_tree_after_the_views_and_feeds(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first rebuild after a cold build copies the published tree to the spare beside it,
+    and its tree starts from that: the views and feeds, which need no tree, are made first.
+    Other builds enter their tree at once (a cold build makes folders in it while it waits)."""
+    _settle(site)
+    order: list[str] = []
+    staging_tree, channels = write.staging_tree, feeds.channels
+
+    def noted(name: str, function: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            order.append(name)
+            return function(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(write, "staging_tree", noted("tree", staging_tree))
+    monkeypatch.setattr(feeds, "channels", noted("feeds", channels))
+    spares = list((site / cache.FOLDER).glob(f"{reuse.SPARE_PREFIX}*"))
+    assert spares  # the settling build's swap kept one
+    for spare in spares:
+        write.drop_spare(spare)  # as after a cold build
+    _append(_papers(site)[0], "\nAn edit.\n")
+    report = _build(site)
+    assert report.carried and order == ["feeds", "tree"]
+    order.clear()
+    _append(_papers(site)[0], "\nAnother edit.\n")
+    _build(site)  # its spare is in place: nothing to wait for
+    assert order == ["tree", "feeds"]
+    order.clear()
+    shutil.rmtree(site / cache.FOLDER)
+    shutil.rmtree(site / "_site")
+    _build(site)
+    assert order == ["tree", "feeds"]
