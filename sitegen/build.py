@@ -181,7 +181,8 @@ def _spare_made(
     config: Config, ledger: reuse.Ledger | None, jobs: int
 ) -> Iterator[Callable[[], object] | None]:
     """Copy the published tree to the spare (write.make_spare) in a process beside the build,
-    when the last build left none; yield a wait for it (None: no copy is made).
+    when the last build left none; yield a wait for it (None: no copy is attempted; where a
+    fork is not worth it, `parallel.beside` makes none either and the wait returns at once).
 
     Only for a site the ledger describes: a build that renders everything anew would only
     have the copy's every file to delete.

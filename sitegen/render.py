@@ -464,8 +464,9 @@ def write_early(
     in: the files it creates now, it would otherwise create while the workers render, taking a
     share of the cores they need.
     """
-    # The keys come later (`plan`), but whether a page gets one is known now.
-    keyed = r.keys is not None and r.ledger is not None
+    # The keys come later (`plan`), but whether a page gets one is known now: it does when the
+    # renderer has keys at all.
+    keyed = r.keys is not None
     for path, page in pages.items():
         if not go_on():
             return

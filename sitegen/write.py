@@ -188,11 +188,11 @@ def _published_file(
             status = os.lstat(f"{base}/{checked}")
         except FileNotFoundError:
             # Not there, nor anything below it: the caller finds no file (a new page, or one
-            # to report). A cold build's every page ends here at its first folder.
+            # to report). A new page ends here at its first missing folder.
             return _Published(f"{base}/{'/'.join(parts)}", None)
         except OSError:
             return None
-        if status is not None and stat.S_ISLNK(status.st_mode):
+        if stat.S_ISLNK(status.st_mode):
             return None
         if plain_dirs is not None and index < len(parts) - 1:
             plain_dirs.add(checked)
