@@ -6,7 +6,7 @@ import math
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import chain
 from pathlib import Path
@@ -21,7 +21,7 @@ from sitegen.config import Config
 from sitegen.errors import ConfigError
 from sitegen.models import OutputFile, Site, Written
 from sitegen.search import BUNDLE_DIR, INDEXED_MARK, SEARCH_PAGE
-from sitegen.views import TAG_OWN_FIELDS, PaperView, SiteViews, TagView, ViewField
+from sitegen.views import RELATED_READS, TAG_OWN_FIELDS, PaperView, SiteViews, TagView, ViewField
 from sitegen.write import PageWriter
 
 PACKAGE_THEMES = Path(__file__).parent / "themes"
@@ -198,8 +198,9 @@ class SiteRenderer:
             search_bundle_url=url_map.url(f"{BUNDLE_DIR}/"),
         )
         # What `cached` returned, by the ids of the macro and its arguments, which are kept
-        # with it so that no other object takes one of their ids meanwhile.
-        self._calls: OrderedDict[tuple[int, ...], tuple[object, Any]] = OrderedDict()
+        # with it so that no other object takes one of their ids meanwhile, and how many
+        # related papers the call read (views.RELATED_READS).
+        self._calls: OrderedDict[tuple[int, ...], tuple[object, Any, int]] = OrderedDict()
         self.env.globals.update(
             site=self.info,
             static=lambda name: url_map.url(urls.static_path(name)),
@@ -216,7 +217,8 @@ class SiteRenderer:
 
         The objects a page is given (views) stay as they are for the whole build, so one call
         holds for all. A call that fails (views.NotLinked, in `render_early`) keeps nothing.
-        At most CACHED_CALLS results are kept, the latest.
+        At most CACHED_CALLS results are kept, the latest. A call that read related papers
+        counts as reading them again whenever its result is used.
         """
         key = (id(macro), *map(id, args))
         found = self._calls.get(key)
@@ -225,7 +227,11 @@ class SiteRenderer:
                 # The oldest. A plain dict finds its first key past every one deleted before
                 # it: 300,000 calls took 2.3 s so, 0.12 s with an OrderedDict.
                 self._calls.popitem(last=False)
-            found = self._calls[key] = ((macro, args), macro(*args))
+            reads = RELATED_READS.reads
+            result = macro(*args)
+            found = self._calls[key] = ((macro, args), result, RELATED_READS.reads - reads)
+        else:
+            RELATED_READS.reads += found[2]
         return found[1]
 
     def context(self, job: PageJob) -> dict[str, Any]:
@@ -239,33 +245,53 @@ class SiteRenderer:
         return context
 
     def plan(self, job: PageJob) -> PageJob | OutputFile:
-        """The job with its full context and key, or the carried-over page if it needs none.
+        """The job with its full context and kinds of key, or the carried-over page if it
+        needs no render.
 
-        A page with a tag's view in its context has two keys. The shallow one leaves out the
-        tag's papers: a page whose last render read none of them (`render`) was published
-        under it, and stays as it is while the tag's own fields do. Without it, a change to
-        one paper renders every page of each of its tags again, dozens for a big tag.
+        A page is published under the narrowest kind of key its render allows (`render`).
+        A shallow key leaves out the tags' papers: without it, a change to one paper renders
+        every page of each of its tags again, dozens for a big tag. A key without related
+        papers leaves out the paper views' related papers: a small edit changes those of
+        hundreds of papers, which most list pages do not show.
         """
         context = self.context(job)
-        key = shallow = None
-        if self.keys is not None and self.ledger is not None:
-            if any(type(value) is TagView for value in context.values()):
-                shallow = self.keys.key(job.template, context, shallow=True)
-                reused = self.ledger.reused(job.out_path, shallow)
+        if self.keys is None or self.ledger is None:
+            return PageJob(job.template, job.out_path, context)
+        # A paper page shows its related papers: not worth a key that leaves them out.
+        kinds = _KINDS_OF[
+            any(type(value) is TagView for value in context.values()),
+            job.template != PAPER_TEMPLATE,
+        ]
+        keys: dict[KeyKind, bytes] = {}
+        # Without a record, no key can match: the one the render needs is made then, unless
+        # there is only one (a paper page), made here at less cost than between two renders.
+        if len(kinds) == 1 or job.out_path in self.ledger.records:
+            for kind in kinds:
+                key = self.keys.key(
+                    job.template, context, shallow=kind.shallow, related=kind.related
+                )
+                keys[kind] = key
+                reused = self.ledger.reused(job.out_path, key)
                 if reused is not None:
                     return reused
-            key = self.keys.key(job.template, context)
-            reused = self.ledger.reused(job.out_path, key)
-            if reused is not None:
-                return reused
-        return PageJob(job.template, job.out_path, context, key, shallow)
+        return PageJob(job.template, job.out_path, context, kinds, keys)
 
     def render(self, job: PageJob, early: Rendered | None = None) -> OutputFile:
-        """A planned job's page, under its shallow key if the templates read no tag's papers;
-        `early` is the page as `render_early` made it, if it did."""
+        """A planned job's page, under the first of its kinds of key that leaves out nothing
+        the render read; `early` is the page as `render_early` made it, if it did."""
         if early is None:
-            early = self._html(job.template, job.context, watch=job.shallow_key is not None)
-        key = job.shallow_key if job.shallow_key is not None and not early.read_tag else job.key
+            watch = any(kind.shallow for kind in job.kinds)
+            early = self._html(job.template, job.context, watch=watch)
+        key = None
+        for kind in job.kinds:
+            if (early.read_tag and kind.shallow) or (early.read_related and not kind.related):
+                continue
+            key = job.keys.get(kind)
+            if key is None and self.keys is not None:
+                key = self.keys.key(
+                    job.template, job.context, shallow=kind.shallow, related=kind.related
+                )
+            break
         return OutputFile(job.out_path, early.data, key, written=early.written)
 
     def render_early(
@@ -290,8 +316,9 @@ class SiteRenderer:
         return done
 
     def _html(self, template: str, context: Mapping[str, Any], *, watch: bool) -> Rendered:
-        """The page's bytes and, if `watch`, whether it read more of a tag's view than the
-        tag's own fields."""
+        """The page's bytes, whether it read related papers and, if `watch`, whether it read
+        more of a tag's view than the tag's own fields."""
+        related_reads = RELATED_READS.reads
         read: list[str] = []
         values = {
             name: value.value() if type(value) is ViewField else value
@@ -303,7 +330,7 @@ class SiteRenderer:
                 for name, value in values.items()
             }
         html = self.env.get_template(template).render(**values)
-        return Rendered(html.encode("utf-8"), bool(read))
+        return Rendered(html.encode("utf-8"), bool(read), RELATED_READS.reads != related_reads)
 
     def paginated(
         self, template: str, items: Sequence[PaperView], path_of: Any, **context: Any
@@ -319,11 +346,34 @@ class SiteRenderer:
 
 
 class Rendered(NamedTuple):
-    """A page's bytes, and whether its templates read a tag's papers (`_WatchedTag`)."""
+    """A page's bytes, and whether its templates read a tag's papers (`_WatchedTag`) or a
+    paper's related papers (views.RELATED_READS)."""
 
     data: bytes  # empty once written
     read_tag: bool
+    read_related: bool
     written: Written | None = None  # set once `write_early` put the page in the staging tree
+
+
+class KeyKind(NamedTuple):
+    """What a page's key leaves out (reuse.PageKeys.key)."""
+
+    shallow: bool  # the papers of a tag's view: a render that read its own fields only
+    related: bool  # with the related papers of the paper views: a render that read them
+
+
+# The narrowest first: a page is published under the first its render allows.
+KEY_KINDS = tuple(
+    KeyKind(shallow, related) for shallow in (True, False) for related in (False, True)
+)
+# The kinds a page can have, by whether it has a tag's view, and may leave related papers out.
+_KINDS_OF = {
+    (tagged, unrelated): tuple(
+        kind for kind in KEY_KINDS if (tagged or not kind.shallow) and (unrelated or kind.related)
+    )
+    for tagged in (False, True)
+    for unrelated in (False, True)
+}
 
 
 @dataclass(frozen=True)
@@ -333,8 +383,10 @@ class PageJob:
     template: str
     out_path: str
     context: dict[str, Any]
-    key: bytes | None = None  # set by SiteRenderer.plan
-    shallow_key: bytes | None = None  # set by plan for a page with a tag's view
+    # Set by SiteRenderer.plan: the kinds of key the page can have, the narrowest first (none
+    # if the build keeps no keys), and the keys it made of them.
+    kinds: tuple[KeyKind, ...] = ()
+    keys: Mapping[KeyKind, bytes] = field(default_factory=dict)
 
 
 class _WatchedTag:
@@ -464,15 +516,15 @@ def write_early(
     in: the files it creates now, it would otherwise create while the workers render, taking a
     share of the cores they need.
     """
-    # The keys come later (`plan`), but whether a page gets one is known now: it does when the
-    # renderer has keys at all.
+    # The keys come later (`render`), but whether a page gets one is known now: it does when
+    # the renderer has keys at all.
     keyed = r.keys is not None
     for path, page in pages.items():
         if not go_on():
             return
         if page.written is None:
             written = _written(r, writer, path, page.data, keyed=keyed)
-            pages[path] = Rendered(b"", page.read_tag, written)
+            pages[path] = page._replace(data=b"", written=written)
     for index, output in enumerate(feeds):
         if not go_on():
             return

@@ -42,8 +42,9 @@ class Record(NamedTuple):
     digest: bytes  # of a marked page's bytes, when the search index was built; else empty
 
 
-# Types whose `digest`, once set, stands for the whole value in a key (see `key_by_digest`).
-_DIGESTED: set[type] = {PaperView}
+# Types whose `digest`, once set, stands for the whole value in a key (see `key_by_digest`);
+# a paper's view has two (`_paper_digest`).
+_DIGESTED: set[type] = set()
 
 _T = TypeVar("_T")
 
@@ -58,6 +59,12 @@ def key_by_digest(cls: type[_T]) -> type[_T]:
     return cls
 
 
+def _paper_digest(view: PaperView, related: bool) -> str:
+    """What stands for a linked paper's view in a key, with or without its related papers;
+    tagged apart, so that a key made without them never equals one made with them."""
+    return "+" + (view.related_digest or view.digest) if related else "-" + view.digest
+
+
 class _KeyPickler(pickle.Pickler):
     """Pickles a page context with each paper, tag and day view replaced by its digest.
 
@@ -65,47 +72,65 @@ class _KeyPickler(pickle.Pickler):
     each of its pages): digesting each one once keeps a page's key cheap.
     """
 
-    def __init__(self, file: io.BytesIO, keys: PageKeys, top: object = None) -> None:
+    def __init__(self, file: io.BytesIO, keys: PageKeys, related: bool, top: object = None) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         # Fast mode writes no back-references: equal values pickle to equal bytes however
         # their objects happen to be shared in this build.
         self.fast = True
         self._keys = keys
+        self._related = related  # paper views by their digests with their related papers
         self._top = top  # the view being digested: pickled in full, its nested views by digest
 
     def persistent_id(self, obj: Any) -> bytes | None:
+        if type(obj) is PaperView and obj.digest:
+            return ("PaperView" + _paper_digest(obj, self._related)).encode()
         if type(obj) in _DIGESTED and obj.digest:
             digest: str = obj.digest
             return type(obj).__name__.encode() + digest.encode()
         if type(obj) in _SHARED_VIEWS and obj is not self._top:
             # Tagged with the type, so a paper and a tag view can never stand for each other.
-            return type(obj).__name__.encode() + self._keys.view_digest(obj)
+            return type(obj).__name__.encode() + self._keys.view_digest(obj, self._related)
         return None
 
 
 class PageKeys:
-    """The render keys of one build's pages."""
+    """The render keys of one build's pages.
+
+    A key is made with the paper views' related papers (`related`) or without them, for a
+    page whose render read none (render.py): a change of related papers, which a small edit
+    makes to hundreds of papers, then renders their pages again, not every list showing them.
+    """
 
     def __init__(self, salt: bytes) -> None:
         self._salt = salt
-        self._views: dict[int, tuple[object, bytes]] = {}
-        self._values: dict[int, tuple[object, bytes]] = {}  # shared context values, pickled
+        # Shared values (views, tuples) by id, made without [0] and with [1] related papers.
+        self._views: tuple[dict[int, tuple[object, bytes]], ...] = ({}, {})
+        self._values: tuple[dict[int, tuple[object, bytes]], ...] = ({}, {})  # pickled
         self._shapes: dict[tuple[str, ...], tuple[bytes, ...]] = {}
         self._shallow: dict[int, tuple[object, bytes]] = {}  # tag views by their own fields
 
-    def view_digest(self, view: object) -> bytes:
-        known = self._views.get(id(view))
+    def view_digest(self, view: object, related: bool = True) -> bytes:
+        known = self._views[related].get(id(view))
         if known is not None and known[0] is view:
             return known[1]
         buffer = io.BytesIO()
-        _KeyPickler(buffer, self, top=view).dump(view)
+        _KeyPickler(buffer, self, related, top=view).dump(view)
         digest = cache.bytes_hash(buffer.getvalue())
-        self._views[id(view)] = (view, digest)  # the view is kept alive, so its id stays its own
+        # The view is kept alive, so its id stays its own.
+        self._views[related][id(view)] = (view, digest)
         return digest
 
-    def key(self, template: str, context: Mapping[str, Any], *, shallow: bool = False) -> bytes:
+    def key(
+        self,
+        template: str,
+        context: Mapping[str, Any],
+        *,
+        shallow: bool = False,
+        related: bool = True,
+    ) -> bytes:
         """The key of a page rendered from `context`; `shallow`, of a page whose render read
-        no more of a tag's view in the context than its own fields (views.TAG_OWN_FIELDS)."""
+        no more of a tag's view in the context than its own fields (views.TAG_OWN_FIELDS);
+        not `related`, of a page whose render read no paper view's related papers."""
         names = sorted(context)
         # Thousands of pages share a template and the names in their context: framed once.
         shape = (template, *names)
@@ -116,13 +141,13 @@ class PageKeys:
         parts = [frames[0]]
         value = self._shallow_value if shallow else self._value
         for frame, name in zip(frames[1:], names, strict=True):
-            parts += (frame, value(context[name]))
+            parts += (frame, value(context[name], related))
         # Hashed at once: the same bytes as an update per part, for a third of the calls.
         return hashlib.blake2b(b"".join(parts), digest_size=20).digest()
 
-    def _shallow_value(self, value: object) -> bytes:
+    def _shallow_value(self, value: object, related: bool) -> bytes:
         if type(value) is not TagView:
-            return self._value(value)
+            return self._value(value, related)
         known = self._shallow.get(id(value))
         if known is not None and known[0] is value:
             return known[1]
@@ -132,7 +157,7 @@ class PageKeys:
         self._shallow[id(value)] = (value, framed)  # kept alive, so its id stays its own
         return framed
 
-    def _value(self, value: object) -> bytes:
+    def _value(self, value: object, related: bool) -> bytes:
         """One context value, framed: most are plain strings or a paper's view, which need no
         pickling, and the rest (the feed links, a tag's view) recur on many pages."""
         if value is None:
@@ -140,20 +165,21 @@ class PageKeys:
         if type(value) is str:
             return _framed(b"s", value.encode("utf-8", "surrogatepass"))
         if type(value) is PaperView and value.digest:
-            return _framed(b"v", value.digest.encode())
+            return _framed(b"v", _paper_digest(value, related).encode())
         if type(value) is ViewField and value.view.digest:
-            return _framed(b"f", f"{value.view.digest}\0{value.name}".encode())
+            return _framed(b"f", f"{_paper_digest(value.view, related)}\0{value.name}".encode())
         # Immutable, and kept alive below: the same id is the same value for the whole build.
         shared = type(value) is tuple or type(value) in _SHARED_VIEWS
+        values = self._values[related]
         if shared:
-            known = self._values.get(id(value))
+            known = values.get(id(value))
             if known is not None and known[0] is value:
                 return known[1]
         buffer = io.BytesIO()
-        _KeyPickler(buffer, self).dump(value)
+        _KeyPickler(buffer, self, related).dump(value)
         framed = _framed(b"p", buffer.getvalue())
         if shared:
-            self._values[id(value)] = (value, framed)  # kept alive, so its id stays its own
+            values[id(value)] = (value, framed)  # kept alive, so its id stays its own
         return framed
 
 

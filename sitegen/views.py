@@ -28,7 +28,20 @@ class NotLinked(Exception):
 
 
 # The fields of a paper's view that `UnlinkedViews.link` sets.
-LINKED_FIELDS = frozenset({"related", "digest"})
+LINKED_FIELDS = frozenset({"related", "_related", "digest", "related_digest"})
+
+
+class _ReadCount:
+    __slots__ = ("reads",)
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+
+# How many times a paper view's `related` was read, in this process: a page whose render left
+# the count as it was shows no related papers, and is keyed without them (render.py). Not a
+# class attribute: setting one invalidates the class's attribute caches.
+RELATED_READS = _ReadCount()
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +82,17 @@ class PaperView:
     cite: citation.CitationInput | None = None
     prev_in_day: LinkView | None = None  # the neighbours in the first day's feed order
     next_in_day: LinkView | None = None
-    related: tuple[LinkView, ...] = ()  # most similar papers first (title and URL only)
+    # The related papers, most similar first (title and URL only): read as `related`, which
+    # counts the reads. Not in what a view prints as or compares by, as those are not counted.
+    _related: tuple[LinkView, ...] = field(default=(), repr=False, compare=False)
     version: int | None = None
     revised: DayLink | None = None  # the day a newer version replaced the first one seen
-    # A hash of everything above, from the inputs that decide it: two views with one digest are
-    # equal, so a page listing this paper can be keyed by it (reuse.py) without pickling it.
+    # A hash of everything above but the related papers, from the inputs that decide it: two
+    # views with one digest are equal but maybe for those, so a page listing this paper and
+    # not its related papers can be keyed by it (reuse.py) without pickling it.
     digest: str = ""
+    # The same with the related papers: the key of a page that reads them.
+    related_digest: str = field(default="", repr=False, compare=False)
     # What gives the fields of a view made without its details (`_details`, `UnlinkedViews`).
     _details: Callable[[], dict[str, object]] | None = field(
         default=None, repr=False, compare=False
@@ -90,6 +108,16 @@ class PaperView:
             if name.startswith("__") or not _fill(self):
                 raise AttributeError(name)
             return object.__getattribute__(self, name)
+
+    @property
+    def related(self) -> tuple[LinkView, ...]:
+        try:
+            # Not `self._related`: unset, that would call __getattr__, which makes details.
+            links: tuple[LinkView, ...] = object.__getattribute__(self, "_related")
+        except AttributeError:
+            raise NotLinked("related") from None
+        RELATED_READS.reads += 1
+        return links
 
     @property
     def bibtex(self) -> str:
@@ -327,7 +355,7 @@ class UnlinkedViews:
     and of the feeds' entries only; making all of them took a third of such a build.
 
     Until `link` gives them their related papers and digests, reading a view's `related` or
-    `digest` raises `NotLinked`. The rest is enough for the feeds and for most list pages,
+    a digest raises `NotLinked`. The rest is enough for the feeds and for most list pages,
     which can so be made while the related papers are computed elsewhere.
     """
 
@@ -359,8 +387,8 @@ class UnlinkedViews:
         self.views = _site_views(site, by_slug, url_map)
 
     def link(self, related: Mapping[str, tuple[str, ...]], digests: Mapping[str, str]) -> SiteViews:
-        """The views, each now with its related papers (most similar first) and its digest;
-        `digests` are the site's `view_digests`."""
+        """The views, each now with its related papers (most similar first) and its digests,
+        without and with them; `digests` are the site's `view_digests`."""
         # What each link shows, framed by its lengths: joined, they cannot run into each other.
         framed = {
             slug: f"{len(link.label)}\0{link.label}{len(link.url)}\0{link.url}"
@@ -372,14 +400,17 @@ class UnlinkedViews:
             links = tuple(map(self._targets.__getitem__, slugs))
             digest = digests[view.slug]
             prev_slug, next_slug = self._neighbours.get(view.slug, (None, None))
-            if prev_slug or next_slug or links:
-                parts = [digest, framed[prev_slug or ""], framed[next_slug or ""]]
-                parts += map(framed.__getitem__, slugs)
-                data = "".join(parts).encode("utf-8", "surrogatepass")
-                digest = cache.bytes_hash(data).hex()
-            # Views are set up once, here, before anything reads these two fields.
-            object.__setattr__(view, "related", links)
+            if prev_slug or next_slug:
+                data = f"{digest}{framed[prev_slug or '']}{framed[next_slug or '']}"
+                digest = cache.bytes_hash(data.encode("utf-8", "surrogatepass")).hex()
+            related_digest = digest
+            if links:
+                data = digest + "".join(map(framed.__getitem__, slugs))
+                related_digest = cache.bytes_hash(data.encode("utf-8", "surrogatepass")).hex()
+            # Views are set up once, here, before anything reads these fields.
+            object.__setattr__(view, "_related", links)
             object.__setattr__(view, "digest", digest)
+            object.__setattr__(view, "related_digest", related_digest)
         return self.views
 
 

@@ -26,7 +26,7 @@ from sitegen.views import DayLink, LinkView, PaperView, TagView, ViewField
 from tests.conftest import REPO
 
 
-def _build(root: Path, out: str | None = None, **options: bool) -> BuildReport:
+def _build(root: Path, out: str | None = None, **options: Any) -> BuildReport:
     config = load_config(root=root, environ={}, output_dir=root / out if out else None)
     return build(config, **options)
 
@@ -73,6 +73,14 @@ def _settle(site: Path) -> None:
     _build(site)
 
 
+def _fresh_build_is_the_same(site: Path) -> None:
+    """The output equals, byte for byte, what a build without any cache makes of the inputs."""
+    fresh = site / "fresh"
+    shutil.copytree(site, fresh, ignore=shutil.ignore_patterns("_site", FOLDER, "fresh"))
+    _build(fresh, use_cache=False)
+    assert _tree(site / "_site") == _tree(fresh / "_site")
+
+
 def test_one_changed_paper_renders_only_the_pages_that_show_it(site: Path) -> None:
     _settle(site)
     edited = _papers(site)[0]
@@ -84,11 +92,7 @@ def test_one_changed_paper_renders_only_the_pages_that_show_it(site: Path) -> No
     assert 0 < report.pages_written - report.carried < report.pages_written // 2
     page = site / "_site" / "papers" / edited.stem / "index.html"
     assert "A sentence added by hand" in page.read_text(encoding="utf-8")
-    # Byte for byte what a build without any cache writes from the same inputs.
-    fresh = site / "fresh"
-    shutil.copytree(site, fresh, ignore=shutil.ignore_patterns("_site", FOLDER, "fresh"))
-    _build(fresh, use_cache=False)
-    assert _tree(site / "_site") == _tree(fresh / "_site")
+    _fresh_build_is_the_same(site)
 
 
 def test_a_retitled_paper_is_renamed_on_every_page_that_links_to_it(site: Path) -> None:
@@ -104,10 +108,7 @@ def test_a_retitled_paper_is_renamed_on_every_page_that_links_to_it(site: Path) 
         if page.parent.name != edited.stem and "Zebra Retitled" in page.read_text("utf-8")
     ]
     assert len(linking) >= 2
-    fresh = site / "fresh"
-    shutil.copytree(site, fresh, ignore=shutil.ignore_patterns("_site", FOLDER, "fresh"))
-    _build(fresh, use_cache=False)
-    assert _tree(site / "_site") == _tree(fresh / "_site")
+    _fresh_build_is_the_same(site)
 
 
 def _paged_tag(site: Path) -> tuple[Path, list[Path]]:
@@ -135,6 +136,104 @@ def test_an_edit_renders_only_the_tag_pages_that_show_the_paper(site: Path) -> N
     assert changed == [pages[-1]]
 
 
+_RELATED_SECTION = re.compile(r'<section class="related".*?</section>', re.DOTALL)
+
+
+def _related_sections(site: Path) -> dict[str, str]:
+    """Each paper page's list of related papers, by the paper's slug."""
+    found = {}
+    for page in (site / "_site" / "papers").glob("*/index.html"):
+        section = _RELATED_SECTION.search(page.read_text(encoding="utf-8"))
+        found[page.parent.name] = section.group() if section else ""
+    return found
+
+
+def _list_pages(site: Path) -> dict[str, str]:
+    return {
+        page.relative_to(site / "_site").as_posix(): page.read_text(encoding="utf-8")
+        for page in (site / "_site").rglob("*.html")
+        if page.parent.parent.name != "papers"
+    }
+
+
+def _edit_changing_related_papers(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, set[str], list[str]]:
+    """Settle the site, then give a paper the title of others in its abstract and rebuild:
+    the edited slug, the other papers whose related papers changed, and the pages rendered."""
+    _settle(site)
+    related = _related_sections(site)
+    papers = _papers(site)
+    edited = papers[0]
+    titles = [re.search(r"^title: (.*)$", p.read_text("utf-8"), re.MULTILINE) for p in papers]
+    words = " ".join(t.group(1) for t in titles[1:6] if t is not None)
+    _append(edited, f"\nWe compare with {words}.\n")
+    rendered: list[str] = []
+    render_page = render.SiteRenderer.render
+
+    def noted(self: render.SiteRenderer, job: render.PageJob, *args: Any) -> OutputFile:
+        rendered.append(job.out_path)
+        return render_page(self, job, *args)
+
+    monkeypatch.setattr(render.SiteRenderer, "render", noted)
+    _build(site, jobs=1)
+    after = _related_sections(site)
+    changed = {slug for slug in after if after[slug] != related[slug]} - {edited.stem}
+    return edited.stem, changed, rendered
+
+
+def test_a_change_of_related_papers_renders_again_no_list_page_but_the_edited_papers(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """List pages show no related papers: those a small edit changes for many papers (here
+    through the edited paper's words) render their paper pages again, not their lists."""
+    edited, changed, rendered = _edit_changing_related_papers(site, monkeypatch)
+    assert len(changed) >= 3
+    assert {f"papers/{slug}/index.html" for slug in changed} <= set(rendered)
+    lists = _list_pages(site)
+    showing = {path for path, text in lists.items() if f"/papers/{edited}/" in text}
+    # The list pages showing a paper with changed related papers, and not the edited paper.
+    others = {
+        path
+        for path, text in lists.items()
+        if path not in showing and any(f"/papers/{slug}/" in text for slug in changed)
+    }
+    assert len(others) >= 3
+    assert not others & set(rendered)
+    _fresh_build_is_the_same(site)
+
+
+@pytest.mark.parametrize(
+    ("template", "before", "shows"),
+    [
+        # In the entry `cached` makes once for all lists: each list using it reads them too.
+        (
+            "_macros.html",
+            '<p class="summary">',
+            "{{ paper.related | map(attribute='label') | list }}",
+        ),
+        ("index.html", "{% endblock %}", "{% for p in papers %}{{ p.related[:1] }}{% endfor %}"),
+    ],
+)
+def test_a_list_page_showing_related_papers_is_rendered_again_when_they_change(
+    site: Path, monkeypatch: pytest.MonkeyPatch, template: str, before: str, shows: str
+) -> None:
+    theirs = (REPO / "themes" / "default" / "templates" / template).read_text(encoding="utf-8")
+    marked = theirs.replace(before, f"<aside>{shows}</aside>{before}", 1)
+    assert marked != theirs
+    (site / "templates").mkdir()
+    (site / "templates" / template).write_text(marked, encoding="utf-8")
+    _, changed, rendered = _edit_changing_related_papers(site, monkeypatch)
+    assert changed
+    lists = _list_pages(site)
+    for slug in changed:
+        showing = {path for path, text in lists.items() if f"/papers/{slug}/" in text}
+        if template == "index.html":
+            showing = {path for path in showing if not path.startswith(("tags/", "days/"))}
+        assert showing and showing <= set(rendered)
+    _fresh_build_is_the_same(site)
+
+
 @pytest.mark.parametrize(
     "shows",
     [
@@ -155,10 +254,7 @@ def test_a_tag_page_showing_the_tags_papers_is_rendered_again_for_any_of_them(
     _retitle(edited)
     _build(site)
     assert all("Zebra Retitled" in page.read_text(encoding="utf-8") for page in pages)
-    fresh = site / "fresh"
-    shutil.copytree(site, fresh, ignore=shutil.ignore_patterns("_site", FOLDER, "fresh"))
-    _build(fresh, use_cache=False)
-    assert _tree(site / "_site") == _tree(fresh / "_site")
+    _fresh_build_is_the_same(site)
 
 
 def test_only_the_feeds_that_list_a_changed_paper_are_made_again(
@@ -364,6 +460,29 @@ def test_a_view_with_a_digest_is_keyed_by_it() -> None:
     same_digest = replace(_view("a", "Other"), digest="d1")
     assert keys.key("x", {"paper": a}) == keys.key("x", {"paper": same_digest})
     assert keys.key("x", {"paper": a}) != keys.key("x", {"paper": replace(a, digest="d2")})
+
+
+def test_a_key_without_related_papers_leaves_out_only_them() -> None:
+    keys = reuse.PageKeys(b"salt")
+    a = replace(_view("a", "Alpha"), digest="d1", related_digest="r1")
+    b = replace(a, related_digest="r2")  # the same view but for its related papers
+
+    def tag(paper: PaperView) -> TagView:
+        return TagView("llms", "LLMs", "", "/tags/llms/", 1, (paper,))
+
+    def field(paper: PaperView) -> ViewField:
+        return ViewField(paper, "summary")
+
+    for shown in (lambda p: p, lambda p: (p,), tag, field):
+        without = [keys.key("x", {"v": shown(p)}, related=False) for p in (a, b)]
+        assert without[0] == without[1]
+        assert keys.key("x", {"v": shown(a)}) != keys.key("x", {"v": shown(b)})
+    assert keys.key("x", {"v": a}, related=False) != keys.key(
+        "x", {"v": replace(a, digest="d2")}, related=False
+    )
+    # Never equal to a key with them, even for a view whose related papers are none.
+    none = replace(a, related_digest="d1")
+    assert keys.key("x", {"v": none}, related=False) != keys.key("x", {"v": none})
 
 
 def test_a_page_key_stands_for_a_view_field_by_the_views_digest() -> None:
