@@ -392,8 +392,9 @@ def _build(
                 if lazy:
                     cache.active().retain(*markup.NAMESPACES)
                 unlinked = views.UnlinkedViews(site, config, url_map, lazy=lazy)
+                digests = views.view_digests(site, config, url_map)
                 # The feeds, and the /feeds/ page: they show no related papers.
-                channels = feeds.channels(unlinked.views, config, url_map)
+                channels = feeds.channels(unlinked.views, config, url_map, digests)
             renderer = render.SiteRenderer(config, url_map, ledger)
             pages = list(render.page_jobs(renderer, site, unlinked.views, channels))
             if tree is not None:
@@ -410,7 +411,6 @@ def _build(
             writer = tree.writer() if tree is not None else None
             if writer is not None:
                 render.write_early(renderer, writer, early, made_feeds, found.running)
-            digests = views.view_digests(site, config, url_map)
             lists = found()
             site_views = unlinked.link(lists, digests)
         if tree is None:

@@ -12,9 +12,10 @@ import html
 import json
 import operator
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta, timezone
+from functools import cached_property
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
@@ -98,11 +99,20 @@ class Channel:
     atom_url: str
     rss_url: str
     json_url: str
-    entries: tuple[Entry, ...]  # newest first, at most `feed_limit`
     total: int  # papers in the channel, before the limit
-    # Of all the fields above, set by `channels`: it stands for the channel in the keys of its
-    # feeds and of the feeds page, which would otherwise hash its fifty abstracts each time.
+    # The papers of its entries, newest first, at most `feed_limit`, each with its place in its
+    # first day's feed; and what makes a paper's entry. The entries are made when first read:
+    # a rebuild reads those of the few feeds that changed, and each entry costs the details
+    # of its paper's view (views.py).
+    listed: tuple[tuple[PaperView, int], ...] = field(repr=False, compare=False)
+    make_entry: Callable[[PaperView, int], Entry] = field(repr=False, compare=False)
+    # Of all the fields above, set by `channels` from the papers' view digests: it stands for
+    # the channel in the keys of its feeds and of the feeds page.
     digest: str = field(default="", repr=False)
+
+    @cached_property
+    def entries(self) -> tuple[Entry, ...]:
+        return tuple(self.make_entry(view, position) for view, position in self.listed)
 
     @property
     def prefix(self) -> str:
@@ -111,7 +121,10 @@ class Channel:
     @property
     def updated(self) -> datetime:
         """The newest entry's date: a feed that did not change keeps its date."""
-        return max((e.updated for e in self.entries), default=EPOCH)
+        return max(
+            (entry_time(view.first_day.day, position) for view, position in self.listed),
+            default=EPOCH,
+        )
 
 
 def _positions(views: SiteViews) -> dict[tuple[date, str], int]:
@@ -140,11 +153,21 @@ def _entry(view: PaperView, position: int, tag_slugs: dict[str, str]) -> Entry:
     )
 
 
-def channels(views: SiteViews, config: Config, url_map: urls.UrlMap) -> tuple[Channel, ...]:
-    """The site feed, then one feed per tag (by slug), entries newest first."""
+def channels(
+    views: SiteViews, config: Config, url_map: urls.UrlMap, digests: Mapping[str, str]
+) -> tuple[Channel, ...]:
+    """The site feed, then one feed per tag (by slug), entries newest first; `digests` are
+    the papers' `views.view_digests`, which decide their entries."""
     positions = _positions(views)
     tag_slugs = {t.url: t.slug for t in views.tags}
     made: dict[str, Entry] = {}
+
+    def make_entry(view: PaperView, position: int) -> Entry:
+        # A paper is in the site's feed and its tags' feeds: made once.
+        entry = made.get(view.slug)
+        if entry is None:
+            entry = made[view.slug] = _entry(view, position, tag_slugs)
+        return entry
 
     # Newest day first, then rank in that day's feed, then slug: a total order that a rebuild
     # cannot shuffle. Ranked once for the site: a tag's feed then sorts its papers' places.
@@ -158,14 +181,11 @@ def channels(views: SiteViews, config: Config, url_map: urls.UrlMap) -> tuple[Ch
     )
     place = {view.slug: index for index, view in enumerate(ranked)}
 
-    def entries(papers: Sequence[PaperView]) -> tuple[Entry, ...]:
+    def listed(papers: Sequence[PaperView]) -> tuple[tuple[PaperView, int], ...]:
         result = []
         for index in sorted(map(place.__getitem__, map(_SLUG, papers)))[: config.feed_limit]:
             view = ranked[index]
-            if view.slug not in made:
-                position = positions.get((view.first_day.day, view.slug), _DAY_SPREAD)
-                made[view.slug] = _entry(view, position, tag_slugs)
-            result.append(made[view.slug])
+            result.append((view, positions.get((view.first_day.day, view.slug), _DAY_SPREAD)))
         return tuple(result)
 
     site_title = markup.to_plain(config.title)
@@ -180,8 +200,9 @@ def channels(views: SiteViews, config: Config, url_map: urls.UrlMap) -> tuple[Ch
             atom_url=url_map.absolute(ATOM),
             rss_url=url_map.absolute(RSS),
             json_url=url_map.absolute(JSON),
-            entries=entries(views.papers),
             total=len(views.papers),
+            listed=listed(views.papers),
+            make_entry=make_entry,
         )
     ]
     for tag in views.tags:
@@ -198,18 +219,31 @@ def channels(views: SiteViews, config: Config, url_map: urls.UrlMap) -> tuple[Ch
                 atom_url=url_map.absolute(urls.tag_feed_path(tag.slug, ATOM)),
                 rss_url=url_map.absolute(urls.tag_feed_path(tag.slug, RSS)),
                 json_url=url_map.absolute(urls.tag_feed_path(tag.slug, JSON)),
-                entries=entries(tag.papers),
                 total=len(tag.papers),
+                listed=listed(tag.papers),
+                make_entry=make_entry,
             )
         )
-    # An entry is in the site's feed and its tags' feeds: digested once.
-    entry_digests = {entry.id: _digest(entry) for entry in made.values()}
+    # An entry is decided by its paper's view and its place in the day's feed; the view by
+    # the inputs its digest is made from, and the same code (value_key, in render_feeds).
     return tuple(
         replace(
-            c, digest=_digest((replace(c, entries=()), [entry_digests[e.id] for e in c.entries]))
+            c,
+            digest=_digest(
+                (
+                    [getattr(c, name) for name in _CHANNEL_OWN_FIELDS],
+                    [(digests[view.slug], position) for view, position in c.listed],
+                )
+            ),
         )
         for c in found
     )
+
+
+# What a channel holds of its own, besides its papers.
+_CHANNEL_OWN_FIELDS = tuple(
+    f.name for f in fields(Channel) if f.name not in ("listed", "make_entry", "digest")
+)
 
 
 def _digest(value: object) -> str:
