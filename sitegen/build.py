@@ -344,6 +344,11 @@ def _build(
             new_sources = set(counts) - merged.known_sources
             guard.check_new_feeds(counts, new_sources, config.min_day_share)
     _fail_if_strict(report, strict)  # early: no point rendering a build that will be refused
+    folder = cache.active().folder
+    # The related papers' process needs each paper's slug, title and body only: sent now, it
+    # computes while this process loads the site. It is the longest task of a rebuild, whose
+    # views and feeds then wait for it.
+    found = find_related((content.related_documents(merged.pages, merged.parsed), folder, jobs))
     with report.stage("load"), _settled():
         other_pages = read_pages(config.content_dir, config, "*.md")
         site = content.load_site(
@@ -358,7 +363,6 @@ def _build(
     # site: they run side by side, and the views take the related lists when they are done.
     # On a big site the views wait for the related papers (see OVERLAP_MAX_PAPERS).
     overlap = len(site.papers) <= OVERLAP_MAX_PAPERS
-    folder = cache.active().folder
 
     spare = ledger.spare_tree() if ledger is not None else None
     lazy = ledger is not None and bool(ledger.records)
@@ -371,10 +375,6 @@ def _build(
 
         with report.stage("related+views"):
             with _settled():
-                # Sent first: it is the longest task of a rebuild; the staging tree can wait.
-                found = find_related(
-                    ([(p.slug, p.title, p.body) for p in site.papers], folder, jobs)
-                )
                 if not overlap:
                     # Still in the other process: computed here, its garbage would leave free
                     # slots all over this process's heap, and each render worker that allocates

@@ -415,8 +415,7 @@ def load_paper_page(
     split: tuple[dict[str, Any], str] | None = None,
 ) -> PaperPage:
     """A paper page; `split` is its text's front matter and body if already parsed."""
-    meta, body = split if split is not None else _split(text, path)
-    title, slug = _title_and_slug(meta, path, "paper page")
+    meta, body, title, slug = _paper_source(path, text, split)
     raw_arxiv = meta.get("arxiv_id")
     arxiv_id = normalise_arxiv_id(str(raw_arxiv)) if raw_arxiv else None
     key = meta.get("key")
@@ -438,7 +437,7 @@ def load_paper_page(
     return PaperPage(
         key=key,
         slug=slug,
-        title=markup.clean_text(title).strip(),
+        title=_clean_title(title),
         body=body,
         appearances=tuple(sorted(found.values(), key=lambda a: (a.day, a.source))),
         tags=tuple(sorted(tags)),
@@ -484,6 +483,38 @@ def _slug_of_tag(tag: str) -> str:
     return urls.slug_for_title(tag, "")
 
 
+def _paper_source(
+    path: str, text: str, split: tuple[dict[str, Any], str] | None
+) -> tuple[dict[str, Any], str, str, str]:
+    """A paper page's front matter, body, title (as written) and slug."""
+    meta, body = split if split is not None else _split(text, path)
+    title, slug = _title_and_slug(meta, path, "paper page")
+    return meta, body, title, slug
+
+
+def _clean_title(title: str) -> str:
+    return markup.clean_text(title).strip()
+
+
+def related_documents(
+    paper_pages: Mapping[str, str], parsed: Mapping[str, tuple[dict[str, Any], str]]
+) -> list[tuple[str, str, str]]:
+    """Each paper's slug, title and body, as `load_site` loads them from the same pages: what
+    the related papers are computed from, so that they can start before the site is loaded.
+
+    A page whose title or slug `load_site` will refuse is left out: the build stops there, on
+    the first error in page order, as it would without this.
+    """
+    documents = []
+    for path, text in paper_pages.items():
+        try:
+            _, body, title, slug = _paper_source(path, text, parsed.get(path))
+        except ParseError:
+            continue
+        documents.append((slug, _clean_title(title), body))
+    return documents
+
+
 def _title_and_slug(meta: Mapping[str, Any], path: str, kind: str) -> tuple[str, str]:
     """A page's title and its slug (from front matter, else the file name), both validated."""
     title = meta.get("title")
@@ -499,7 +530,7 @@ def _title_and_slug(meta: Mapping[str, Any], path: str, kind: str) -> tuple[str,
 def load_page(path: str, text: str) -> Page:
     meta, body = _split(text, path)
     title, slug = _title_and_slug(meta, path, "page")
-    return Page(slug=slug, title=markup.clean_text(title).strip(), body=body, content_path=path)
+    return Page(slug=slug, title=_clean_title(title), body=body, content_path=path)
 
 
 def check_collisions(papers: Iterable[PaperPage], pages: Iterable[Page]) -> None:

@@ -12,6 +12,7 @@ import pytest
 from sitegen import content, frontmatter
 from sitegen.build import parse_seeds, read_pages
 from sitegen.config import load_config
+from sitegen.errors import ParseError
 from sitegen.models import Appearance
 from sitegen.report import BuildReport
 from sitegen.taxonomy import TagRule, Taxonomy, site_taxonomy
@@ -234,6 +235,28 @@ def test_a_loaded_paper_is_a_function_of_its_source_but_for_thin_tags(
         assert replace(alone, tags=paper.tags) == paper
         cut += alone.tags != paper.tags
     assert cut == 1 and "rare-topic" not in {t.slug for t in site.tags}
+
+
+def test_the_related_papers_are_computed_from_the_papers_the_site_loads(
+    seed_copy: Path,
+) -> None:
+    """The related papers start from the pages before the site is loaded: from the same
+    slugs, titles (cleaned as loading cleans them) and bodies as the loaded papers'."""
+    config = load_config(root=seed_copy, environ={})
+    papers, _ = parse_seeds(config, BuildReport())
+    taxonomy = site_taxonomy(config.taxonomy, config.tags)
+    pages = read_pages(config.content_dir / "papers", config, "*.md")
+    pages[PUMA] = pages[PUMA].replace("\ntitle: '", "\ntitle: '\u200b", 1)  # a zero-width space
+    merged = content.merge(papers, pages, taxonomy, "content")
+    documents = content.related_documents(merged.pages, merged.parsed)
+    site = content.load_site(merged.pages, {}, taxonomy, merged.appearances, merged.parsed)
+    assert sorted(documents) == sorted((p.slug, p.title, p.body) for p in site.papers)
+    assert len(documents) == 81 and not any("\u200b" in title for _, title, _ in documents)
+    # A page loading refuses is left out, for loading to report.
+    untitled = {**merged.pages, PUMA: merged.pages[PUMA].replace("\ntitle: ", "\nname: ", 1)}
+    assert len(content.related_documents(untitled, {})) == 80
+    with pytest.raises(ParseError, match="needs a `title`"):
+        content.load_site(untitled, {}, taxonomy, merged.appearances)
 
 
 def test_a_paper_source_digest_changes_with_each_of_its_inputs(seed_copy: Path) -> None:
