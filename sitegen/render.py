@@ -6,7 +6,7 @@ import math
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import partial
 from itertools import chain
 from pathlib import Path
@@ -262,19 +262,19 @@ class SiteRenderer:
             any(type(value) is TagView for value in context.values()),
             job.template != PAPER_TEMPLATE,
         ]
-        keys: dict[KeyKind, bytes] = {}
+        keys: list[bytes | None] = [None] * len(kinds)
         # Without a record, no key can match: the one the render needs is made then, unless
         # there is only one (a paper page), made here at less cost than between two renders.
         if len(kinds) == 1 or job.out_path in self.ledger.records:
-            for kind in kinds:
+            for index, kind in enumerate(kinds):
                 key = self.keys.key(
                     job.template, context, shallow=kind.shallow, related=kind.related
                 )
-                keys[kind] = key
+                keys[index] = key
                 reused = self.ledger.reused(job.out_path, key)
                 if reused is not None:
                     return reused
-        return PageJob(job.template, job.out_path, context, kinds, keys)
+        return PageJob(job.template, job.out_path, context, kinds, tuple(keys))
 
     def render(self, job: PageJob, early: Rendered | None = None) -> OutputFile:
         """A planned job's page, under the first of its kinds of key that leaves out nothing
@@ -283,10 +283,10 @@ class SiteRenderer:
             watch = any(kind.shallow for kind in job.kinds)
             early = self._html(job.template, job.context, watch=watch)
         key = None
-        for kind in job.kinds:
+        for kind, made in zip(job.kinds, job.keys, strict=True):
             if (early.read_tag and kind.shallow) or (early.read_related and not kind.related):
                 continue
-            key = job.keys.get(kind)
+            key = made
             if key is None and self.keys is not None:
                 key = self.keys.key(
                     job.template, job.context, shallow=kind.shallow, related=kind.related
@@ -384,9 +384,10 @@ class PageJob:
     out_path: str
     context: dict[str, Any]
     # Set by SiteRenderer.plan: the kinds of key the page can have, the narrowest first (none
-    # if the build keeps no keys), and the keys it made of them.
+    # if the build keeps no keys), and the key of each it made, else None. Tuples, not a
+    # dict: a 100k-paper site holds 100,000 jobs while it renders.
     kinds: tuple[KeyKind, ...] = ()
-    keys: Mapping[KeyKind, bytes] = field(default_factory=dict)
+    keys: tuple[bytes | None, ...] = ()
 
 
 class _WatchedTag:

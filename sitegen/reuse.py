@@ -19,7 +19,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from sitegen import cache, write
 from sitegen.models import Carried, OutputFile
-from sitegen.views import TAG_OWN_FIELDS, DayView, PaperView, TagView, ViewField
+from sitegen.views import TAG_OWN_FIELDS, DayView, PaperView, TagView, ViewField, related_digest
 
 LEDGER_PREFIX = "outputs-"  # one ledger per output folder: `outputs-<hash of its path>.pickle`
 SPARE_PREFIX = "spare-"  # and one spare tree: `spare-<hash of its path>/`
@@ -62,7 +62,7 @@ def key_by_digest(cls: type[_T]) -> type[_T]:
 def _paper_digest(view: PaperView, related: bool) -> str:
     """What stands for a linked paper's view in a key, with or without its related papers;
     tagged apart, so that a key made without them never equals one made with them."""
-    return "+" + (view.related_digest or view.digest) if related else "-" + view.digest
+    return "+" + related_digest(view) if related else "-" + view.digest
 
 
 class _KeyPickler(pickle.Pickler):

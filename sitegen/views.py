@@ -28,7 +28,7 @@ class NotLinked(Exception):
 
 
 # The fields of a paper's view that `UnlinkedViews.link` sets.
-LINKED_FIELDS = frozenset({"related", "_related", "digest", "related_digest"})
+LINKED_FIELDS = frozenset({"related", "_related", "digest"})
 
 
 class _ReadCount:
@@ -91,8 +91,6 @@ class PaperView:
     # views with one digest are equal but maybe for those, so a page listing this paper and
     # not its related papers can be keyed by it (reuse.py) without pickling it.
     digest: str = ""
-    # The same with the related papers: the key of a page that reads them.
-    related_digest: str = field(default="", repr=False, compare=False)
     # What gives the fields of a view made without its details (`_details`, `UnlinkedViews`).
     _details: Callable[[], dict[str, object]] | None = field(
         default=None, repr=False, compare=False
@@ -355,7 +353,7 @@ class UnlinkedViews:
     and of the feeds' entries only; making all of them took a third of such a build.
 
     Until `link` gives them their related papers and digests, reading a view's `related` or
-    a digest raises `NotLinked`. The rest is enough for the feeds and for most list pages,
+    `digest` raises `NotLinked`. The rest is enough for the feeds and for most list pages,
     which can so be made while the related papers are computed elsewhere.
     """
 
@@ -387,13 +385,10 @@ class UnlinkedViews:
         self.views = _site_views(site, by_slug, url_map)
 
     def link(self, related: Mapping[str, tuple[str, ...]], digests: Mapping[str, str]) -> SiteViews:
-        """The views, each now with its related papers (most similar first) and its digests,
-        without and with them; `digests` are the site's `view_digests`."""
-        # What each link shows, framed by its lengths: joined, they cannot run into each other.
-        framed = {
-            slug: f"{len(link.label)}\0{link.label}{len(link.url)}\0{link.url}"
-            for slug, link in self._targets.items()
-        }
+        """The views, each now with its related papers (most similar first) and its digest
+        (which leaves them out: see `related_digest`); `digests` are the site's
+        `view_digests`."""
+        framed = {slug: _framed(link) for slug, link in self._targets.items()}
         framed[""] = "-"  # no neighbour
         for view in self.views.papers:
             slugs = related.get(view.slug, ())
@@ -403,15 +398,27 @@ class UnlinkedViews:
             if prev_slug or next_slug:
                 data = f"{digest}{framed[prev_slug or '']}{framed[next_slug or '']}"
                 digest = cache.bytes_hash(data.encode("utf-8", "surrogatepass")).hex()
-            related_digest = digest
-            if links:
-                data = digest + "".join(map(framed.__getitem__, slugs))
-                related_digest = cache.bytes_hash(data.encode("utf-8", "surrogatepass")).hex()
             # Views are set up once, here, before anything reads these fields.
             object.__setattr__(view, "_related", links)
             object.__setattr__(view, "digest", digest)
-            object.__setattr__(view, "related_digest", related_digest)
         return self.views
+
+
+def related_digest(view: PaperView) -> str:
+    """The digest of a linked view with its related papers: what stands for it in the key of
+    a page that reads them. Made when asked (about once a paper), not kept: at 100,000 papers
+    a second digest in every view took 8 MB."""
+    # Not through `related`: this is no page reading them.
+    links: tuple[LinkView, ...] = object.__getattribute__(view, "_related")
+    if not links:
+        return view.digest
+    data = view.digest + "".join(map(_framed, links))
+    return cache.bytes_hash(data.encode("utf-8", "surrogatepass")).hex()
+
+
+def _framed(link: LinkView) -> str:
+    """What a link shows, framed by its lengths: joined, two links cannot run into each other."""
+    return f"{len(link.label)}\0{link.label}{len(link.url)}\0{link.url}"
 
 
 def _site_views(site: Site, by_slug: dict[str, PaperView], url_map: urls.UrlMap) -> SiteViews:

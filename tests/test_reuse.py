@@ -476,8 +476,8 @@ def test_a_view_with_a_digest_is_keyed_by_it() -> None:
 
 def test_a_key_without_related_papers_leaves_out_only_them() -> None:
     keys = reuse.PageKeys(b"salt")
-    a = replace(_view("a", "Alpha"), digest="d1", related_digest="r1")
-    b = replace(a, related_digest="r2")  # the same view but for its related papers
+    a = replace(_view("a", "Alpha"), digest="d1", _related=(LinkView("B", "/papers/b/"),))
+    b = replace(a, _related=(LinkView("C", "/papers/c/"),))  # the same but for related papers
 
     def tag(paper: PaperView) -> TagView:
         return TagView("llms", "LLMs", "", "/tags/llms/", 1, (paper,))
@@ -493,7 +493,7 @@ def test_a_key_without_related_papers_leaves_out_only_them() -> None:
         "x", {"v": replace(a, digest="d2")}, related=False
     )
     # Never equal to a key with them, even for a view whose related papers are none.
-    none = replace(a, related_digest="d1")
+    none = replace(a, _related=())
     assert keys.key("x", {"v": none}, related=False) != keys.key("x", {"v": none})
 
 
