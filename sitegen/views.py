@@ -112,7 +112,7 @@ class PaperView:
     @property
     def related(self) -> tuple[LinkView, ...]:
         try:
-            # Not `self._related`: unset, that would call __getattr__, which makes details.
+            # Read past __getattr__, so that an unlinked view's error names `related`.
             links: tuple[LinkView, ...] = object.__getattribute__(self, "_related")
         except AttributeError:
             raise NotLinked("related") from None
