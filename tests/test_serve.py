@@ -61,6 +61,10 @@ def wait_for(
     pytest.fail(f"gave up waiting for {what}:\n{log.read_text()}")
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     project = seed_project(tmp_path_factory.mktemp("serve") / "project")
@@ -68,7 +72,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     command = [sys.executable, "-m", "sitegen", "serve", "--port", str(port)]
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [*command, "--base-url", REPO_BASE_URL], cwd=project, stdout=out, stderr=out
+            [*command, "--base-url", REPO_BASE_URL],
+            cwd=project,
+            stdout=out,
+            stderr=out,
+            # Ctrl+C as on a terminal: pytest started in the background of a script ignores
+            # SIGINT, and so would the server, which then never stops.
+            preexec_fn=_sigint_default,
         )
     server = Served(project, port, log)
     try:
