@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import jinja2
-from markupsafe import Markup
+import jinja2.compiler
+from markupsafe import Markup, escape
+
+try:  # escape's core, as markupsafe itself imports it
+    from markupsafe._speedups import _escape_inner
+except ImportError:  # a markupsafe built without its C extension
+    from markupsafe._native import _escape_inner
 
 from sitegen import cache, markup, parallel, reuse, urls
 from sitegen import feeds as feeds_module
@@ -101,6 +107,41 @@ class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
             pass
 
 
+def _escape_output(value: object) -> Markup:
+    """`markupsafe.escape` for what a template prints, with the same result, at a third of its
+    cost for the two values a page prints most (about a hundred a page): `escape` wraps its
+    result with `Markup(...)`, whose `__new__` is Python, and wraps Markup again.
+    """
+    kind = type(value)
+    if kind is str:
+        return _new_str(Markup, _escape_inner(value))  # type: ignore[arg-type]
+    if kind is Markup:
+        return value  # type: ignore[return-value]
+    return escape(value)
+
+
+_new_str = str.__new__
+
+
+class _CodeGenerator(jinja2.compiler.CodeGenerator):
+    """Jinja's code generator, but output is escaped by `_escape_output`: `escape` took a sixth
+    of the time Jinja spends on a paper page. Reached as the environment's attribute, since a
+    template module's own names are Jinja's."""
+
+    def _output_child_pre(
+        self,
+        node: jinja2.nodes.Expr,
+        frame: jinja2.compiler.Frame,
+        finalize: Any,
+    ) -> None:
+        if frame.eval_ctx.volatile or not frame.eval_ctx.autoescape:
+            super()._output_child_pre(node, frame, finalize)
+            return
+        self.write("environment.escape_output(")
+        if finalize.src is not None:
+            self.write(finalize.src)
+
+
 class _Environment(jinja2.Environment):
     """Jinja's environment with each template's globals in a plain dict.
 
@@ -112,6 +153,9 @@ class _Environment(jinja2.Environment):
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         return {**self.globals, **(d or {})}
+
+    code_generator_class = _CodeGenerator
+    escape_output = staticmethod(_escape_output)
 
 
 def make_environment(config: Config) -> jinja2.Environment:

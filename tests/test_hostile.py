@@ -7,13 +7,17 @@ import re
 import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
 import feedparser
+import jinja2
+import jinja2.compiler
 import pytest
+from markupsafe import Markup
 
-from sitegen import reuse, sources, urls, write
+from sitegen import render, reuse, sources, urls, write
 from sitegen.cli import main
 from sitegen.config import Config
 from sitegen.errors import SitegenError
@@ -190,6 +194,57 @@ def test_no_invisible_or_control_characters_in_any_output(out: Path) -> None:
     bidi = (out / "papers/safeexe-txt-bidi-override-title/index.html").read_text(encoding="utf-8")
     assert "Safeexe.txt Bidi Override Title" in bidi
     assert "zerowidth joiners and isolates" in bidi
+
+
+class _Html:
+    """A value with `__html__`, as Jinja's own objects and other libraries' have."""
+
+    def __html__(self) -> str:
+        return "<b>trusted</b>"
+
+
+class _Subclass(Markup):
+    """Markup whose `__html__` is its own: Jinja prints what that gives, not the string."""
+
+    def __html__(self) -> Markup:
+        return Markup("<i>from __html__</i>")
+
+
+# Every kind of value a template prints: what sitegen's escaping must treat exactly as Jinja's.
+PRINTED = [
+    "<script>alert('x')</script> & \"quotes\"",
+    "",
+    Markup("<em>safe</em> &amp;"),
+    _Subclass("<i>sub</i>"),
+    _Html(),
+    42,
+    3.5,
+    None,
+    ("<tuple>",),
+    date(2025, 3, 11),
+]
+
+
+def test_printed_values_are_escaped_as_jinja_escapes_them(tmp_path: Path) -> None:
+    """sitegen's templates escape output with their own function (render._escape_output)."""
+    write_tree(
+        tmp_path,
+        {
+            "templates/t.html": "{% for v in values %}[{{ v }}|{{ v ~ '<' }}|{{ v | e }}]{% endfor %}"
+            "{% autoescape false %}{{ values[0] }}{% endautoescape %}"
+            "{% macro m(x) %}<{{ x }}>{% endmacro %}{{ m(values[0]) }}{{ m(values[2]) }}",
+        },
+    )
+    config = Config(root=tmp_path, templates_dir=tmp_path / "templates")
+    ours = render.make_environment(config).get_template("t.html").render(values=PRINTED)
+    theirs = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(tmp_path / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+    )
+    assert ours == theirs.get_template("t.html").render(values=PRINTED)
+    assert "&lt;script&gt;" in ours and "<em>safe</em>" in ours and "<b>trusted</b>" in ours
+    assert "<script>alert" in ours  # in the `autoescape false` block only
+    assert render.make_environment(config).code_generator_class is not jinja2.compiler.CodeGenerator
 
 
 def test_json_ld_cannot_close_its_script_element(out: Path) -> None:
