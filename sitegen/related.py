@@ -204,14 +204,19 @@ def _tokenised(docs: Sequence[Document], jobs: int = 1) -> list[_Tokens]:
     def tokenised(part: Sequence[Document]) -> _Tokens:
         numbering = _Numbering()
         number = numbering.__getitem__
-        terms, counts, lengths = (array(_PACKED_CODE) for _ in range(3))
+        # Packed a document at a time and joined once: arrays grown term by term are copied
+        # to fresh memory as they grow, which a forked process must then copy from its parent
+        # page by page (at 100k papers the two processes took 1,320 MiB, now 1,016).
+        terms: list[bytes] = []
+        counts: list[bytes] = []
+        lengths = array(_PACKED_CODE)
         for d in part:
             words, numbers = count_terms(document_text(d.title, d.abstract))
             if numbers:
-                terms.extend(map(number, words.split(" ")))
-                counts.extend(numbers)
+                terms.append(array(_PACKED_CODE, map(number, words.split(" "))).tobytes())
+                counts.append(array(_PACKED_CODE, numbers).tobytes())
             lengths.append(len(numbers))
-        return _Tokens(list(numbering), terms.tobytes(), counts.tobytes(), lengths.tobytes())
+        return _Tokens(list(numbering), b"".join(terms), b"".join(counts), lengths.tobytes())
 
     if len(docs) < SPLIT_MIN_DOCUMENTS:
         return [tokenised(docs)]
