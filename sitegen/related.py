@@ -46,10 +46,6 @@ BLOCK_PRODUCTS = 2_000_000
 # A full ranking of at least this many blocks is split between two processes, where there are
 # two cores; a small site's few blocks are not worth a fork, nor a rebuild's update (`_update`).
 SPLIT_MIN_BLOCKS = 4
-# Tokenising is split between two processes from this many documents not counted before: at
-# 100k papers, where the build waits for the related papers, counting took 5.5 s instead of 10.4
-# (with the numbering in the parts, `_tokenised`).
-SPLIT_MIN_DOCUMENTS = 5000
 _COUNT = np.dtype("<u4")
 # How `_tokenised` packs numbers: an unsigned 32-bit int, in the machine's byte order.
 _PACKED = np.dtype(np.uint32)
@@ -197,42 +193,30 @@ class _Tokens:
     lengths: bytes  # `_PACKED`, each document's number of terms
 
 
-def _tokenised(docs: Sequence[Document], jobs: int = 1) -> list[_Tokens]:
-    """The terms of `docs`, in one part; in two for at least `SPLIT_MIN_DOCUMENTS` where `jobs`
-    allows, the second tokenised in another process."""
-
-    def tokenised(part: Sequence[Document]) -> _Tokens:
-        numbering = _Numbering()
-        number = numbering.__getitem__
-        # Packed a document at a time and joined once: arrays grown term by term are copied
-        # to fresh memory as they grow, which a forked process must then copy from its parent
-        # page by page (at 100k papers the two processes took 1,320 MiB, now 1,016).
-        terms: list[bytes] = []
-        counts: list[bytes] = []
-        lengths = array(_PACKED_CODE)
-        for d in part:
-            words, numbers = count_terms(document_text(d.title, d.abstract))
-            if numbers:
-                terms.append(array(_PACKED_CODE, map(number, words.split(" "))).tobytes())
-                counts.append(array(_PACKED_CODE, numbers).tobytes())
-            lengths.append(len(numbers))
-        return _Tokens(list(numbering), b"".join(terms), b"".join(counts), lengths.tobytes())
-
-    if len(docs) < SPLIT_MIN_DOCUMENTS:
-        return [tokenised(docs)]
-    half = len(docs) // 2
-    first, second = parallel.both(
-        lambda: tokenised(docs[:half]), lambda: tokenised(docs[half:]), jobs
-    )
-    return [first, second]
+def _tokenised(docs: Sequence[Document]) -> _Tokens:
+    """The terms of `docs`, each document's words numbered by first use among them."""
+    numbering = _Numbering()
+    number = numbering.__getitem__
+    # Packed a document at a time and joined once: arrays grown term by term are copied to
+    # fresh memory again and again, and each process forked later (a ranking's) then copies
+    # what lies there from this one as it allocates.
+    terms: list[bytes] = []
+    counts: list[bytes] = []
+    lengths = array(_PACKED_CODE)
+    for d in docs:
+        words, numbers = count_terms(document_text(d.title, d.abstract))
+        if numbers:
+            terms.append(array(_PACKED_CODE, map(number, words.split(" "))).tobytes())
+            counts.append(array(_PACKED_CODE, numbers).tobytes())
+        lengths.append(len(numbers))
+    return _Tokens(list(numbering), b"".join(terms), b"".join(counts), lengths.tobytes())
 
 
-def _count(docs: Sequence[Document], last: _Counted | None, jobs: int = 1) -> _Counted:
+def _count(docs: Sequence[Document], last: _Counted | None) -> _Counted:
     """The terms of `docs`; a document the last call counted too is not tokenised again.
 
-    Tokenising is most of the cost of a rebuild's related papers (30-60 us a document), and of
-    this function's on a cold build (7 of 10 s at 100k papers). The numbering by first use,
-    which depends on every document before, is redone in numpy.
+    Tokenising is most of the cost of a rebuild's related papers (30-60 us a document). The
+    numbering by first use, which depends on every document before, is redone in numpy.
     """
     digests = [_text_digest(f"{len(d.title)}\0{d.title}{d.abstract}") for d in docs]
     size = _DIGEST_SIZE
@@ -241,27 +225,22 @@ def _count(docs: Sequence[Document], last: _Counted | None, jobs: int = 1) -> _C
         old = last.digests
         known = {old[i : i + size]: i // size for i in range(0, len(old), size)}
     rows = [known.get(digest) for digest in digests]
-    # The texts not counted before: tokenised, and their new words numbered after the old.
-    parts = _tokenised([d for d, row in zip(docs, rows, strict=True) if row is None], jobs)
+    # The texts not counted before: tokenised, and their new words numbered after the old. Only
+    # each distinct word is looked up here, not each term (a fifth of the time at 100k papers).
+    fresh = _tokenised([d for d, row in zip(docs, rows, strict=True) if row is None])
     # The last count's words keep their numbers; a new word is numbered after them.
     known_words = last.words if last is not None else ()
-    unique = dict.fromkeys(itertools.chain(known_words, *(part.words for part in parts)))
-    number = {word: i for i, word in enumerate(unique)}  # in order, once each
+    unique = dict.fromkeys(itertools.chain(known_words, fresh.words))  # in order, once each
+    number = {word: i for i, word in enumerate(unique)}
     del unique
     id_type = np.int32 if len(number) < 2**31 else np.int64
-    fresh_terms: npt.NDArray[np.signedinteger[Any]] = np.concatenate(
-        [
-            np.fromiter(map(number.__getitem__, part.words), id_type, len(part.words))[
-                np.frombuffer(part.terms, dtype=_PACKED)
-            ]
-            for part in parts
-        ]
+    renumbered: npt.NDArray[np.signedinteger[Any]] = np.fromiter(
+        map(number.__getitem__, fresh.words), id_type, len(fresh.words)
     )
-    fresh_counts = np.frombuffer(b"".join(part.counts for part in parts), dtype=_PACKED)
-    fresh_counts = fresh_counts.astype(_COUNT, copy=False)
-    lengths = np.frombuffer(b"".join(part.lengths for part in parts), dtype=_PACKED)
-    fresh_ends = np.cumsum(lengths, dtype=np.int64).tolist()
-    del parts
+    fresh_terms = renumbered[np.frombuffer(fresh.terms, dtype=_PACKED)]
+    fresh_counts = np.frombuffer(fresh.counts, dtype=_PACKED).astype(_COUNT, copy=False)
+    fresh_ends = np.cumsum(np.frombuffer(fresh.lengths, dtype=_PACKED), dtype=np.int64).tolist()
+    del fresh, renumbered
     old_bounds = last.indptr.tolist() if last is not None else []
     terms: list[npt.NDArray[np.signedinteger[Any]]] = []
     counts: list[npt.NDArray[np.uint32]] = []
@@ -472,7 +451,7 @@ def related_papers(
     also the tie-break. Only one block of rows of the similarity matrix is alive at a time, at
     most `block_rows` rows and `BLOCK_PRODUCTS` nonzero scores, so memory stays bounded by the
     vocabulary and the block size (per process: with `jobs` above 1, a forked process ranks
-    half the blocks, and tokenises half the documents of a big corpus).
+    half the blocks).
 
     `memory` is a file that keeps the model and ranking for the next call, which then ranks
     again only what an edit can have changed (see `_update`), with the same result.
@@ -486,7 +465,7 @@ def related_papers(
         return MappingProxyType(result)
     salt = f"{cache.build_fingerprint()} k={k} max_df={MAX_DF}"
     last = _recall(memory, salt)
-    counted = _count(ordered, last.counted if last is not None else None, jobs)
+    counted = _count(ordered, last.counted if last is not None else None)
     vocabulary: list[str] = []
     matrix = _tfidf(counted, vocabulary)
     if matrix is None:

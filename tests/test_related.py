@@ -221,35 +221,6 @@ def test_a_ranking_split_between_two_processes_is_the_same(monkeypatch: pytest.M
     assert len(ranked_here) == blocks // 2  # the other half in the forked process
 
 
-def test_tokenising_split_between_two_processes_is_the_same(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    rng = np.random.default_rng(11)
-    words = ["graph", "neural", "sparse", "expert", "token", "vision", "speech", "agent", "über"]
-    docs = [
-        doc(f"p{i:03d}", " ".join(rng.choice(words, 2)), " ".join(rng.choice(words, 5)))
-        for i in range(101)
-    ]
-    tokenised_here: list[str] = []
-    count = related.count_terms
-
-    def recorded(text: str) -> tuple[str, tuple[int, ...]]:
-        tokenised_here.append(text)  # a forked process's calls are not seen here
-        return count(text)
-
-    monkeypatch.setattr(related, "count_terms", recorded)
-    alone = related._count(docs, None)
-    assert len(tokenised_here) == len(docs)
-    monkeypatch.setattr(related, "SPLIT_MIN_DOCUMENTS", 50)
-    tokenised_here.clear()
-    split = related._count(docs, None, jobs=2)
-    assert len(tokenised_here) == len(docs) // 2  # the other half in the forked process
-    assert split.words == alone.words and split.digests == alone.digests
-    for field in ("indptr", "terms", "counts"):
-        assert np.array_equal(getattr(split, field), getattr(alone, field)), field
-    assert dict(related_papers(docs, k=3, jobs=2)) == dict(related_papers(docs, k=3))
-
-
 def test_terms_come_from_the_model_on_a_rebuild(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
