@@ -56,6 +56,41 @@ def test_a_copied_site_renders_everything_again(site: Path) -> None:
     assert report.changed >= 1
 
 
+def test_a_cold_build_reads_no_text_table_back_and_keeps_it_for_the_next(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build that makes every view's details saves the Markdown and plain-text tables and
+    drops them before rendering (build.py); nothing may look them up after, or the table would
+    be read back whole. A standalone page's Markdown and the feeds' tag labels (`&`) are the
+    last conversions made."""
+    (site / "content" / "about.md").write_text(
+        "---\ntitle: About *this* site\n---\nRead **more** at <https://example.org/>.\n",
+        encoding="utf-8",
+    )
+    shutil.rmtree(site / FOLDER)
+    shutil.rmtree(site / "_site")
+    tables = {f"{namespace}.pickle" for namespace in markup.NAMESPACES}
+    read: list[str] = []
+
+    def reading(path: Path) -> object | None:
+        if path.name in tables:
+            read.append(path.name)
+        return read_pickle(path)
+
+    monkeypatch.setattr(cache, "read_pickle", reading)
+    _build(site, jobs=1)
+    assert sorted(read) == sorted(tables)  # each looked for once, when first used
+    assert "Agents &amp; tool use" in (site / "_site" / "tags" / "index.html").read_text("utf-8")
+    about = (site / "_site" / "about" / "index.html").read_text("utf-8")
+    assert "<strong>more</strong>" in about
+    # The next build finds every conversion in the saved tables.
+    read.clear()
+    with cache.using(cache.for_project(site, True)) as store:
+        store_hits = store.hits
+        markup.default_renderer().block("Read **more** at <https://example.org/>.\n")
+        assert store.hits == store_hits + 1 and store.misses == 0
+
+
 def _append(path: Path, text: str) -> None:
     path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
 
