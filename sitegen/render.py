@@ -108,9 +108,10 @@ class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
 
 
 def _escape_output(value: object) -> Markup:
-    """`markupsafe.escape` for what a template prints, with the same result, at a third of its
-    cost for the two values a page prints most (about a hundred a page): `escape` wraps its
-    result with `Markup(...)`, whose `__new__` is Python, and wraps Markup again.
+    """`markupsafe.escape` for what a template prints, with the same result, for less cost on
+    the two kinds of value a page prints most (about a hundred a page): `escape` wraps its
+    result with `Markup(...)`, whose `__new__` is Python, and wraps Markup again. A str took
+    207 ns instead of 443, a Markup 49 instead of 556.
     """
     kind = type(value)
     if kind is str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import TYPE_CHECKING
@@ -403,7 +403,7 @@ class UnlinkedViews:
             # Views are set up once, here, before anything reads these fields.
             object.__setattr__(view, "_related", links)
             object.__setattr__(view, "digest", digest)
-            with_links = _with_links(digest, links) if links else b""
+            with_links = _with_links(digest, map(framed.__getitem__, slugs)) if links else b""
             object.__setattr__(view, "_related_digest", with_links)
         return self.views
 
@@ -417,11 +417,12 @@ def related_digest(view: PaperView) -> str:
     # Not through `related`: this is no page reading them.
     links: tuple[LinkView, ...] = object.__getattribute__(view, "_related")
     # A view made whole, not by `UnlinkedViews` (as tests make them).
-    return _with_links(view.digest, links).hex() if links else view.digest
+    return _with_links(view.digest, map(_framed, links)).hex() if links else view.digest
 
 
-def _with_links(digest: str, links: tuple[LinkView, ...]) -> bytes:
-    data = digest + "".join(map(_framed, links))
+def _with_links(digest: str, framed_links: Iterable[str]) -> bytes:
+    """`digest` with the related papers' links, each as `_framed` gives it."""
+    data = digest + "".join(framed_links)
     return cache.bytes_hash(data.encode("utf-8", "surrogatepass"))
 
 
