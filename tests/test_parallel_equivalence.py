@@ -474,6 +474,26 @@ def test_finished_children_are_replaced_while_the_consumer_works(
     assert started == [min(value + window, 8) for value in range(8)]
 
 
+def test_children_are_replaced_while_the_consumer_works_through_one_task(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A task's items are taken one by one (a render task's 2,500 pages, each consumed with a
+    list page rendered beside it): tasks that finish meanwhile are replaced before the consumer
+    reaches the next task's items, or a core waits until then."""
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
+    monkeypatch.setattr(parallel, "CHUNK", 10)
+    monkeypatch.setattr(parallel, "POLL_EVERY", 2)
+    forks = _recording_forks(monkeypatch)
+    mapped = parallel.map_ordered(_square, list(range(60)), jobs=2)
+    for value in range(10):  # the first task's items
+        assert next(mapped) == value * value
+        time.sleep(0.05)  # the consumer works; the second task finishes meanwhile
+    # Tasks 0 and 1 ran first; 2 and 3 replaced them, up to the results that may wait ahead.
+    assert len(forks) == 2 * parallel.AHEAD
+    assert list(mapped) == [value * value for value in range(10, 60)]
+    assert len(forks) == 6
+
+
 def test_no_child_outlives_a_map_the_consumer_leaves(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
     monkeypatch.setattr(parallel, "CHUNK", 2)
