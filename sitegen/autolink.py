@@ -19,6 +19,7 @@ Anything else (finding the links themselves) is linkify-it's own code.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from linkify_it import LinkifyIt
@@ -69,8 +70,21 @@ class _Checks:
             return False
         return any(
             at == 0 or self.prefix.match(text, at - 1) is not None
-            for at in (found.start() for found in self.schema_names.finditer(text))
+            for at in self._schema_name_starts(text)
         )
+
+    def _schema_name_starts(self, text: str) -> Iterator[int]:
+        """Each position where a schema name starts (some more than once)."""
+        if text.isascii():
+            # As in may_name_schema; finding each name costs a tenth of the regex's scan.
+            lowered = text.lower()
+            for name in self.names:
+                at = lowered.find(name)
+                while at != -1:
+                    yield at
+                    at = lowered.find(name, at + 1)
+        else:
+            yield from (found.start() for found in self.schema_names.finditer(text))
 
 
 class QuickLinkify(LinkifyIt):  # type: ignore[misc]  # linkify-it ships no types
@@ -92,8 +106,9 @@ class QuickLinkify(LinkifyIt):  # type: ignore[misc]  # linkify-it ships no type
         checks = self._quick()
         if checks is None:
             return bool(super().pretest(text))
-        # The pretest pattern is schema_test, host_fuzzy_test or "@", each on its own.
-        return "@" in text or checks.host.search(text) is not None or checks.schema_test(text)
+        # The pretest pattern is schema_test, host_fuzzy_test or "@", each on its own. A text
+        # asked has a URL, most often with a schema: that answer comes first.
+        return "@" in text or checks.schema_test(text) or checks.host.search(text) is not None
 
     def test(self, text: str) -> bool:
         checks = self._quick()

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from markdown_it.rules_inline.linkify import SCHEME_RE
 from slugify import slugify
 
 from sitegen import citation, content, frontmatter, markup, sources
@@ -361,6 +362,113 @@ def test_plain_paragraphs_render_as_markdown_does(text: str) -> None:
     if html is not None:
         assert html == markup.default_renderer()._block(text)
     assert markup.to_plain(text) == markup._to_plain(text)
+
+
+# Inert words and links of each shape markdown-it's two linkify rules tell apart: schemes in any
+# case, after a letter, digit or punctuation, with a scheme-like run longer than the window
+# `_scheme_before` looks at, with trailing punctuation, fuzzy hosts, IPs and e-mail addresses,
+# `://` with no scheme or no host, and letters only case-blind matching takes for ASCII.
+_LINK_WORDS = st.sampled_from(
+    [
+        "https://github.com/a/b",
+        "HTTPS://X.ORG/A",
+        "hTtP://x.org/a.",
+        "http://x.org/a,",
+        "(https://x.org/a)",
+        "(see https://x.org/a(b))",
+        '"https://x.org/q?a=1+2%20"',
+        "https://x.org/a?b=c;d!e'f",
+        "ftp://files.x.org/pub",
+        "//x.org/path",
+        "mailto:me@x.org",
+        "me@x.org",
+        "www.x.org/a",
+        "x.org",
+        "github.com/a/b",
+        "localhost:8080/a",
+        "http://localhost:8000",
+        "192.168.0.1",
+        "1http://x.org",
+        "xhttps://x.org",
+        "see:https://x.org",
+        "a.b+c-d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.https://x.org",
+        "a.b+c-d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z://x.org",
+        "http://",
+        "://x.org",
+        "https://-",
+        "https://x.org/https://y.org",
+        "http\u212a://x.org",
+        "\u212ahttp://x.org",
+        "éhttps://x.org",
+        "https://例え.jp/パス",
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "e.g.",
+        "vs.",
+        "1.2.3.",
+    ]
+)
+_LINKED_LINE = st.lists(st.one_of(_LINK_WORDS, _INERT), min_size=1, max_size=8).map(
+    lambda words: " ".join(" ".join(words).split())
+)
+_LINKED_PARAGRAPHS = st.lists(_LINKED_LINE, min_size=1, max_size=3).map("\n\n".join)
+
+
+@SETTINGS
+@given(_LINKED_PARAGRAPHS)
+def test_inert_paragraphs_with_links_render_as_markdown_it_does(text: str) -> None:
+    """Abstracts of inert one-line paragraphs with URLs skip markdown-it's inline parse
+    (`_linked_line`) with the same HTML."""
+    renderer = markup.Renderer()
+    expected = renderer._parser(text).render(text)
+    assert renderer._block(text) == expected
+
+
+def test_the_link_fast_path_is_taken_and_links(monkeypatch: pytest.MonkeyPatch) -> None:
+    renderer = markup.Renderer()
+    pages = sorted((REPO / "content" / "papers").glob("*.md"))
+    bodies = [frontmatter.split(p.read_text(encoding="utf-8"), p.name)[1] for p in pages]
+    linked = [b for b in bodies if markup._has_url(b) and markup._inert_lines(b) is not None]
+    assert len(linked) > 10
+    for body in linked:
+        html = renderer._block(body)
+        assert html == renderer._linking.render(body)
+        assert '<a href="http' in html
+
+    # The fast path renders these: markdown-it is not asked.
+    def unused(source: str) -> str:
+        raise AssertionError(source)
+
+    monkeypatch.setattr(renderer._linking, "render", unused)
+    for body in linked:
+        renderer._block(body)
+    assert renderer._block("code at https://x.org/a.") == (
+        '<p>code at <a href="https://x.org/a">https://x.org/a</a>.</p>\n'
+    )
+    with pytest.raises(AssertionError):
+        renderer._block("a [link](https://x.org)")
+
+
+# Runs of scheme characters (the Kelvin sign and long s are letters to a case-blind match) as
+# long as `_scheme_before`'s window or longer, between other characters.
+_SCHEME_RUNS = st.lists(
+    st.one_of(
+        st.text(alphabet=st.sampled_from(list("aZ1.+-\u212a\u017f")), max_size=50),
+        st.text(alphabet=st.sampled_from(list(": /é_")), max_size=2),
+    ),
+    max_size=6,
+).map("".join)
+
+
+@SETTINGS
+@given(_SCHEME_RUNS, st.integers(0, 120), st.integers(0, 120))
+@example("x" * 40 + ":", 0, 40)
+@example("1" + "x" * 40, 0, 41)
+@example(" " + "x" * 31, 0, 32)
+def test_the_scheme_before_a_colon_is_markdown_its(text: str, start: int, end: int) -> None:
+    start, end = min(start, end, len(text)), min(max(start, end), len(text))
+    found = SCHEME_RE.search(text[start:end])
+    assert markup._scheme_before(text, start, end) == (found.group(1) if found else None)
 
 
 def test_seed_abstracts_render_alike_on_both_paths() -> None:
