@@ -7,6 +7,7 @@ its output would be the same bytes, so the build returns the noted report instea
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -17,16 +18,36 @@ from sitegen.report import BuildReport
 
 
 def inputs_digest(
-    config: Config, *, strict: bool, force: bool, record: dict[str, bytes] | None = None
+    config: Config,
+    *,
+    strict: bool,
+    force: bool,
+    record: dict[str, bytes] | None = None,
+    texts: dict[str, str] | None = None,
 ) -> str:
     """One hash of everything a build reads: if it matches the last build's, so would the output.
 
     Whole folders are hashed (every seed file, content page, template, static file and theme
-    file), a superset of what the stages read, so no input can slip past it.
+    file), a superset of what the stages read, so no input can slip past it. `texts`, if
+    given, receives the text of each content page read (a page whose hash is known from its
+    status is not read), by file name.
     """
+
+    def page_text(path: str, data: bytes) -> bytes:
+        """A content page as `read_pages` reads it; other files there as they are."""
+        if not path.endswith(".md"):
+            return b"b" + data
+        try:
+            text = frontmatter.decode_page(data)
+        except UnicodeDecodeError:
+            return b"b" + data
+        if texts is not None:
+            texts[path] = text
+        return b"t" + text.encode("utf-8")
+
     folders: list[tuple[Path, cache.Reading]] = [
         (config.seeds_dir, _seed_text),
-        (config.content_dir, _page_text),
+        (config.content_dir, page_text),
         *((folder, _file_bytes) for folder in (config.templates_dir, config.root / "static")),
         *((folder, _file_bytes) for folder in render.theme_dirs(config)),
     ]
@@ -37,26 +58,16 @@ def inputs_digest(
     return cache.digest_inputs(files, folders, values, config.root, record)
 
 
-def _file_bytes(path: Path, data: bytes) -> bytes:
+def _file_bytes(path: str, data: bytes) -> bytes:
     return b"b" + data
 
 
-def _seed_text(path: Path, data: bytes) -> bytes:
+def _seed_text(path: str, data: bytes) -> bytes:
     """A feed as the parser reads it, so a BOM or CRLF copy of a feed digests alike."""
     try:
-        return b"t" + sources.decode(data, path.name).encode("utf-8")
+        return b"t" + sources.decode(data, os.path.basename(path)).encode("utf-8")
     except SitegenError:
         return b"b" + data  # the build will report it; any change to it still counts
-
-
-def _page_text(path: Path, data: bytes) -> bytes:
-    """A content page as `read_pages` reads it; other files there as they are."""
-    if path.suffix != ".md":
-        return b"b" + data
-    try:
-        return b"t" + frontmatter.decode_page(data).encode("utf-8")
-    except UnicodeDecodeError:
-        return b"b" + data
 
 
 def settled_digest(

@@ -175,3 +175,55 @@ def test_a_skipped_build_repeats_the_last_builds_warnings(
     assert again.unchanged and again.warnings == warned.warnings
     with pytest.raises(SitegenError, match="--strict"):
         _build(site, strict=True)  # a different input: built in full, and refused
+
+
+def test_a_cold_build_reads_each_content_page_once(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The digest's reading of content/ is the build's: no page is read twice."""
+    shutil.rmtree(site / cache.FOLDER)
+    shutil.rmtree(site / "_site")
+    (site / "content" / "about.md").write_text("---\ntitle: About\n---\n\nWho we are.\n")
+    reads: dict[str, int] = {}
+    read_bytes = cache.read_bytes
+
+    def counted(path: str) -> bytes:
+        reads[path] = reads.get(path, 0) + 1
+        return read_bytes(path)
+
+    monkeypatch.setattr(cache, "read_bytes", counted)
+    report = _build(site)
+    assert report.papers == 81 and not report.unchanged
+    assert (site / "_site" / "about" / "index.html").is_file()
+    pages = sorted(str(page) for page in (site / "content").rglob("*.md"))
+    assert len(pages) == 82  # the paper pages and a standalone one
+    assert {page: reads.get(page) for page in pages} == dict.fromkeys(pages, 1)
+
+
+def test_a_page_edited_after_the_digest_is_built_as_hashed(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build renders the text its inputs' digest was taken from; a page saved meanwhile
+    leaves the digest unsettled, so the next build renders it."""
+    page = _first_paper(site)
+    _append(page, "\nBefore the digest.\n")
+    from sitegen import shortcut
+
+    inputs_digest = shortcut.inputs_digest
+
+    def then_edited(*args: object, **kwargs: object) -> str:
+        digest = inputs_digest(*args, **kwargs)  # type: ignore[arg-type]
+        if kwargs.get("texts") is not None:  # the build's own digest, not the settled one
+            _append(page, "\nSaved during the build.\n")
+        return digest
+
+    monkeypatch.setattr(shortcut, "inputs_digest", then_edited)
+    _build(site)
+    monkeypatch.undo()
+    html = "".join(p.read_text(encoding="utf-8") for p in (site / "_site").rglob("*.html"))
+    assert "Before the digest." in html and "Saved during the build." not in html
+    assert "Saved during the build." in page.read_text(encoding="utf-8")  # kept, not overwritten
+    again = _build(site)
+    assert not again.unchanged
+    html = "".join(p.read_text(encoding="utf-8") for p in (site / "_site").rglob("*.html"))
+    assert "Saved during the build." in html
