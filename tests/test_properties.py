@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -607,6 +609,43 @@ _SIMPLE_VALUES = st.recursive(
 )
 def test_unusual_characters_are_found_alike_on_both_paths(raw: str) -> None:
     assert frontmatter._is_unusual(raw) == (frontmatter._UNUSUAL.search(raw) is not None)
+
+
+def test_unusual_characters_are_found_alike_for_every_character() -> None:
+    found = [
+        char
+        for char in map(chr, range(sys.maxunicode + 1))
+        if frontmatter._is_unusual(char + "\n") != (frontmatter._UNUSUAL.search(char) is not None)
+    ]
+    assert found == []
+
+
+def test_a_repeated_line_reads_alike_and_its_empty_values_are_each_pages_own() -> None:
+    """Lines are read once (`_line` is cached); the list or mapping `[]` and `{}` give is not
+    shared between the pages that hold them, nor is an item's mapping."""
+    first = frontmatter._plain_mapping("tags: []\nextra: {}\nappeared:\n- rank: 1\n")
+    second = frontmatter._plain_mapping("tags: []\nextra: {}\nappeared:\n- rank: 1\n")
+    assert first == second == {"tags": [], "extra": {}, "appeared": [{"rank": 1}]}
+    assert first is not None and second is not None
+    first["tags"].append("x")
+    first["extra"]["y"] = 1
+    first["appeared"][0]["day"] = 2
+    assert second == {"tags": [], "extra": {}, "appeared": [{"rank": 1}]}
+    # A line cached in one place is still refused where it cannot stand.
+    assert frontmatter._plain_mapping("  rank: 1\n") is None
+    assert frontmatter._plain_mapping("- rank: 1\n") is None
+
+
+def test_white_space_runs_become_one_space_in_plain_text() -> None:
+    """`_to_plain` collapses white space with str.split: the characters re's `\\s` matches."""
+    space = re.compile(r"\s")
+    differ = [
+        char
+        for char in map(chr, range(sys.maxunicode + 1))
+        if char.isspace() != (space.fullmatch(char) is not None)
+    ]
+    assert differ == []
+    assert markup._to_plain(" a \u2028\t b\u3000\n") == "a b"
 
 
 def _read_alike(raw: str) -> None:
