@@ -123,8 +123,8 @@ def strip_accents(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
-def count_terms(text: str) -> tuple[str, tuple[int, ...]]:
-    """The terms of one document text, space-separated in order of first use, and their counts.
+def count_terms(text: str) -> Counter[str]:
+    """The terms of one document text and their counts, in order of first use.
 
     Lowercased before accents are stripped, words of two or more characters, stop words
     dropped. The order of first use decides the order in which a row's terms are summed, which
@@ -137,8 +137,8 @@ def count_terms(text: str) -> tuple[str, tuple[int, ...]]:
     else:
         counts = Counter(_TOKEN.findall(text))
     for word in _NOT_TERMS.intersection(counts):
-        counts.pop(word)
-    return " ".join(counts), tuple(counts.values())
+        del counts[word]
+    return counts
 
 
 @dataclass(frozen=True)
@@ -204,11 +204,11 @@ def _tokenised(docs: Sequence[Document]) -> _Tokens:
     counts: list[bytes] = []
     lengths = array(_PACKED_CODE)
     for d in docs:
-        words, numbers = count_terms(document_text(d.title, d.abstract))
-        if numbers:
-            terms.append(array(_PACKED_CODE, map(number, words.split(" "))).tobytes())
-            counts.append(array(_PACKED_CODE, numbers).tobytes())
-        lengths.append(len(numbers))
+        found = count_terms(document_text(d.title, d.abstract))
+        if found:
+            terms.append(array(_PACKED_CODE, map(number, found)).tobytes())
+            counts.append(array(_PACKED_CODE, found.values()).tobytes())
+        lengths.append(len(found))
     return _Tokens(list(numbering), b"".join(terms), b"".join(counts), lengths.tobytes())
 
 
