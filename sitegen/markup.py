@@ -148,13 +148,13 @@ def split_math(text: str) -> list[str]:
 
 
 # Characters that no conversion here, Markdown inline syntax or TeX touches: a text made only
-# of these, letters and digits (most titles) is its own plain text, and its own inline HTML
-# but for `"`. `-` is safe alone (`--` is an en dash); `_` is not a letter here (emphasis).
-# (`\w` but `_` is exactly str.isalnum().) Searching for any other character is twice as fast
-# as matching the text char by char against the allowed ones.
-_NOT_INERT = re.compile(r"[^\w ,.:;?!'\"()/+=%@-]|_")
-# The same characters in ASCII: deleting them from an ASCII text's bytes leaves nothing if the
-# text is inert, 15 times faster than the regex search over an abstract.
+# of these (most titles) is its own plain text, and its own inline HTML but for `"`. In ASCII:
+# letters, digits, the space and this punctuation; `-` is safe alone (`--` is an en dash), `_`
+# is not (emphasis). Beyond ASCII, every printable character: Markdown's syntax and the TeX
+# conversions are all ASCII, markdown-it escapes only `&<>"`, and isprintable() refuses each
+# character `clean_text` removes and every white space but the ASCII one, which to_plain folds.
+# Deleting the allowed ASCII from a text's ASCII bytes leaves nothing if it is inert: 15 times
+# faster than a regex search over an abstract.
 _INERT_ASCII = (string.ascii_letters + string.digits + " ,.:;?!'\"()/+=%@-").encode("ascii")
 
 
@@ -165,16 +165,11 @@ NAMESPACES = (_PLAIN, _BLOCK, _INLINE)
 
 def is_inert(text: str) -> bool:
     """True if `text` needs no conversion: to_plain() gives it back, inline() escapes `"`."""
-    return (
-        text == text.strip()
-        and "  " not in text
-        and "--" not in text
-        and (
-            not text.encode("ascii").translate(None, _INERT_ASCII)
-            if text.isascii()
-            else _NOT_INERT.search(text) is None
-        )
-    )
+    if text != text.strip() or "  " in text or "--" in text:
+        return False
+    if text.isascii():
+        return not text.encode("ascii").translate(None, _INERT_ASCII)
+    return text.isprintable() and not text.encode("ascii", "ignore").translate(None, _INERT_ASCII)
 
 
 # What opens a block other than a paragraph in a line of inert text (`is_inert`): a list item,
@@ -218,8 +213,11 @@ def plain_paragraphs(text: str) -> str | None:
     if _has_url(text):
         return None
     lines = _inert_lines(text)
-    if lines is None:
-        return None
+    return None if lines is None else _paragraphs_html(lines)
+
+
+def _paragraphs_html(lines: list[str]) -> str:
+    """Inert lines that open no block but a paragraph (`_inert_lines`), with no URL, as HTML."""
     return "".join(f"<p>{_inert_html(line)}</p>\n" for line in lines)
 
 
@@ -397,12 +395,14 @@ class Renderer:
 
     def _block(self, text: str) -> str:
         source = latex_to_markdown(clean_text(text))
-        if _has_url(source):
-            lines = _inert_lines(source)
-            if lines is not None:
-                return "".join(
-                    f"<p>{_linked_line(self._linking, self._linkify, line)}</p>\n" for line in lines
-                )
+        # Inert once its TeX is converted (`\%`, ``quotes'', `--`), or inert with URLs.
+        lines = _inert_lines(source)
+        if lines is not None:
+            if not _has_url(source):
+                return _paragraphs_html(lines)
+            return "".join(
+                f"<p>{_linked_line(self._linking, self._linkify, line)}</p>\n" for line in lines
+            )
         html: str = self._parser(source).render(source)
         return html
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 import sys
 from datetime import date
 from pathlib import Path
@@ -303,20 +304,21 @@ def test_every_paper_written_to_content_reads_back_equal(paper: content.MergedPa
     assert loaded.slug == "some-slug"
 
 
+# Beyond ASCII, any printable character is inert: letters, marks, numbers, punctuation and
+# symbols (dashes, curly quotes, math signs); white space and format characters are not.
+_UNICODE_INERT = st.characters(categories=("L", "M", "N", "P", "S"), min_codepoint=0x80)
 _NEAR_INERT = st.text(
     alphabet=st.one_of(
         st.sampled_from(list(" ,.:;?!'\"()/+=%@-") + list("_*$\\~`[]<>&#{}\n\t")),
-        st.characters(whitelist_categories=("Lu", "Ll", "Lo", "Nd", "No", "Mn")),
+        st.sampled_from(["\u00a0", "\u2009", "\u3000", "\u200b", "\u2028", "\ufeff", "\x85"]),
+        _UNICODE_INERT,
     ),
     max_size=40,
 )
 
 
 _INERT = st.text(
-    alphabet=st.one_of(
-        st.sampled_from(list(" ,.:;?!'\"()/+=%@-")),
-        st.characters(whitelist_categories=("Lu", "Ll", "Lo", "Nd", "No")),
-    ),
+    alphabet=st.one_of(st.sampled_from(list(" ,.:;?!'\"()/+=%@-")), _UNICODE_INERT),
     max_size=40,
 )
 
@@ -331,11 +333,23 @@ def test_inert_text_skips_the_converters_with_the_same_result(text: str) -> None
         assert markup.to_plain(text) == markup._to_plain(text)
 
 
-def test_inert_ascii_table_is_the_inert_pattern() -> None:
-    """is_inert checks ASCII text by a table of characters, other text by a pattern."""
-    for char in map(chr, range(128)):
-        by_table = not char.encode("ascii").translate(None, markup._INERT_ASCII)
-        assert by_table == (markup._NOT_INERT.search(char) is None), repr(char)
+def test_the_inert_characters_are_the_plain_ascii_ones_and_the_printable_others() -> None:
+    allowed = set(string.ascii_letters + string.digits + " ,.:;?!'\"()/+=%@-")
+    wrong = [
+        char
+        for char in map(chr, range(sys.maxunicode + 1))
+        if markup.is_inert(f"a{char}b")
+        != (char in allowed if char.isascii() else char.isprintable())
+    ]
+    assert wrong == []
+
+
+def test_a_printable_character_is_neither_removed_nor_white_space() -> None:
+    """Why a printable text is its own plain text: `clean_text` removes none of its characters,
+    and to_plain folds none of them as white space (but the ASCII space)."""
+    printable = [char for char in map(chr, range(sys.maxunicode + 1)) if char.isprintable()]
+    assert [char for char in printable if markup._UNSAFE_CHARS.match(char)] == []
+    assert [char for char in printable if char.isspace()] == [" "]
 
 
 # Paragraphs as a page's body holds them: blank lines between, maybe line breaks around.
@@ -360,9 +374,13 @@ _PARAGRAPHS = st.tuples(
 def test_plain_paragraphs_render_as_markdown_does(text: str) -> None:
     """Abstracts of inert one-line paragraphs bypass markdown-it with the same HTML, and the
     plain-text converter with the same text."""
+    renderer = markup.Renderer()
+    source = markup.latex_to_markdown(markup.clean_text(text))
+    expected = renderer._parser(source).render(source)
     html = markup.plain_paragraphs(text)
     if html is not None:
-        assert html == markup.default_renderer()._block(text)
+        assert html == expected
+    assert renderer._block(text) == expected  # its own fast paths, after the TeX
     assert markup.to_plain(text) == markup._to_plain(text)
 
 
@@ -408,6 +426,17 @@ _LINK_WORDS = st.sampled_from(
         "e.g.",
         "vs.",
         "1.2.3.",
+        # TeX that converts to inert text (an en dash, curly quotes, `%`, a space), or not.
+        "--",
+        "``quoted''",
+        "50\\%",
+        "Fig.~1",
+        "\\textit{x}",
+        "$x$",
+        "“curly”",
+        "naïve",
+        "≈",
+        "\u00a0",
     ]
 )
 _LINKED_LINE = st.lists(st.one_of(_LINK_WORDS, _INERT), min_size=1, max_size=8).map(
@@ -422,8 +451,8 @@ def test_inert_paragraphs_with_links_render_as_markdown_it_does(text: str) -> No
     """Abstracts of inert one-line paragraphs with URLs skip markdown-it's inline parse
     (`_linked_line`) with the same HTML."""
     renderer = markup.Renderer()
-    expected = renderer._parser(text).render(text)
-    assert renderer._block(text) == expected
+    source = markup.latex_to_markdown(markup.clean_text(text))
+    assert renderer._block(text) == renderer._parser(source).render(source)
 
 
 def test_the_link_fast_path_is_taken_and_links(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -471,6 +500,20 @@ def test_the_scheme_before_a_colon_is_markdown_its(text: str, start: int, end: i
     start, end = min(start, end, len(text)), min(max(start, end), len(text))
     found = SCHEME_RE.search(text[start:end])
     assert markup._scheme_before(text, start, end) == (found.group(1) if found else None)
+
+
+def test_seed_abstracts_render_as_markdown_it_renders_them() -> None:
+    """Every fast path of `_block` (inert, inert with URLs, inert once its TeX is converted)
+    against markdown-it itself, on the seed site's abstracts."""
+    renderer = markup.Renderer()
+    pages = sorted((REPO / "content" / "papers").glob("*.md"))
+    bodies = [frontmatter.split(p.read_text(encoding="utf-8"), p.name)[1] for p in pages]
+    after_tex = 0
+    for body in bodies:
+        source = markup.latex_to_markdown(markup.clean_text(body))
+        assert renderer._block(body) == renderer._parser(source).render(source)
+        after_tex += source != body and markup._inert_lines(source) is not None
+    assert after_tex >= 5
 
 
 def test_seed_abstracts_render_alike_on_both_paths() -> None:
