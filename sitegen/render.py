@@ -308,9 +308,10 @@ class SiteRenderer:
             job.template != PAPER_TEMPLATE,
         ]
         keys: list[bytes | None] = [None] * len(kinds)
-        # Without a record, no key can match: the one the render needs is made then, unless
-        # there is only one (a paper page), made here at less cost than between two renders.
-        if len(kinds) == 1 or job.out_path in self.ledger.records:
+        # Without a record, no key can match: the one the render needs is made then, by the
+        # process that renders the page (a cold build's paper pages: in the workers, not here
+        # before they start).
+        if job.out_path in self.ledger.records:
             for index, kind in enumerate(kinds):
                 key = self.keys.key(
                     job.template, context, shallow=kind.shallow, related=kind.related

@@ -86,6 +86,9 @@ def test_parallel_cached_build_is_byte_identical(
         assert warm[name] == data, f"cached build differs in {name}"
     assert warm_report.changed == 0
     assert cold_report.papers == warm_report.papers == 81
+    # The cold build's paper pages were keyed by the workers that rendered them, and the warm
+    # build, keying them here, finds every one unchanged: carried over, not rendered.
+    assert warm_report.carried == warm_report.pages_written > 81
 
 
 def test_related_papers_before_the_views_give_the_same_site(
