@@ -66,8 +66,7 @@ class _Checks:
 
     def schema_test(self, text: str) -> bool:
         """Whether linkify-it's `schema_test` pattern matches somewhere in `text`."""
-        if not self.may_name_schema(text):
-            return False
+        # No position at all where no name is: asking may_name_schema first scanned twice.
         return any(
             at == 0 or self.prefix.match(text, at - 1) is not None
             for at in self._schema_name_starts(text)
