@@ -439,10 +439,17 @@ _LINK_WORDS = st.sampled_from(
         "\u00a0",
     ]
 )
-_LINKED_LINE = st.lists(st.one_of(_LINK_WORDS, _INERT), min_size=1, max_size=8).map(
-    lambda words: " ".join(" ".join(words).split())
-)
-_LINKED_PARAGRAPHS = st.lists(_LINKED_LINE, min_size=1, max_size=3).map("\n\n".join)
+
+
+def _paragraphs_of(words: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """One to three one-line paragraphs of these words and inert text, single-spaced."""
+    line = st.lists(st.one_of(words, _INERT), min_size=1, max_size=8).map(
+        lambda found: " ".join(" ".join(found).split())
+    )
+    return st.lists(line, min_size=1, max_size=3).map("\n\n".join)
+
+
+_LINKED_PARAGRAPHS = _paragraphs_of(_LINK_WORDS)
 
 
 @SETTINGS
@@ -478,6 +485,92 @@ def test_the_link_fast_path_is_taken_and_links(monkeypatch: pytest.MonkeyPatch) 
     )
     with pytest.raises(AssertionError):
         renderer._block("a [link](https://x.org)")
+
+
+# Words with `&<>~` that markdown-it only escapes, and the ones that open its syntax: entities
+# (named, unknown, numeric), autolinks (a scheme, an e-mail address, neither), block quotes,
+# strikethroughs, tilde fences, thematic breaks and list markers, each alone or inside a word.
+_ESCAPABLE_WORDS = st.sampled_from(
+    [
+        "R&D",
+        "AT&T;",
+        "&",
+        "&amp;",
+        "&AMP;",
+        "&copy;",
+        "&nope;",
+        "&#35;",
+        "&#x41;",
+        "&#;",
+        "a<b",
+        "<5%",
+        "< 5",
+        "p<0.05",
+        "x>y",
+        ">",
+        ">=",
+        "<a>",
+        "<x@y.org>",
+        "<1@y.org>",
+        "<https://x.org>",
+        "<http:>",
+        "<>",
+        "~",
+        "~5%",
+        "~~",
+        "~~x~~",
+        "~~~",
+        "--",
+        "---",
+        "-",
+        "a--b",
+        "1.",
+        "2)",
+        '"q"',
+        "https://x.org/?a=1&b=2",
+        "x.org",
+        "me@x.org",
+        "naïve",
+    ]
+)
+
+
+@SETTINGS
+@given(_paragraphs_of(_ESCAPABLE_WORDS))
+@example("R&D costs > 5% of ~10 units--or more")
+@example("-- -")
+@example("> quoted")
+@example("see <x@y.org> & https://x.org")
+def test_text_with_ampersands_and_angle_brackets_renders_as_markdown_it_does(text: str) -> None:
+    """Abstracts and titles whose only syntax characters are `&<>~` as text skip markdown-it
+    (`_escaped_lines`, `_is_escaped_text`) with the same HTML; the rest go to it."""
+    renderer = markup.Renderer()
+    source = markup.latex_to_markdown(markup.clean_text(text))
+    assert renderer._block(text) == renderer._parser(source).render(source)
+    for line in text.split("\n\n"):
+        inline_source = markup.latex_to_markdown(markup.clean_text(line))
+        assert renderer._inline(line) == renderer._plain.renderInline(inline_source)
+
+
+def test_the_escaping_fast_path_is_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    renderer = markup.Renderer()
+
+    def unused(source: str) -> str:
+        raise AssertionError(source)
+
+    for parser in (renderer._plain, renderer._linking):
+        monkeypatch.setattr(parser, "render", unused)
+    monkeypatch.setattr(renderer._plain, "renderInline", unused)
+    assert renderer._block("R&D costs > 5% of ~10 units--or more.\n\nAT&T <5 p<0.05\n") == (
+        "<p>R&amp;D costs &gt; 5% of ~10 units--or more.</p>\n<p>AT&amp;T &lt;5 p&lt;0.05</p>\n"
+    )
+    assert renderer._block("Q&A at https://x.org/a.") == (
+        '<p>Q&amp;A at <a href="https://x.org/a">https://x.org/a</a>.</p>\n'
+    )
+    assert renderer._inline("Q&A: > 90% ~ cheaper") == "Q&amp;A: &gt; 90% ~ cheaper"
+    for syntax in ("&amp; more", "see <https://x.org>", "~~gone~~", "> quoted", "-- -"):
+        with pytest.raises(AssertionError):
+            renderer._block(syntax)
 
 
 # Runs of scheme characters (the Kelvin sign and long s are letters to a case-blind match) as
