@@ -125,6 +125,48 @@ def test_related_papers_before_the_views_give_the_same_site(
     assert forks_at["running"] == 0
 
 
+def test_a_big_site_makes_its_paper_folders_while_it_waits_for_the_related_papers(
+    seed_with_content: Path,
+    serial: dict[str, bytes],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where the views wait for the related papers (OVERLAP_MAX_PAPERS), the wait is spent
+    making every paper's folder, which the render workers would make otherwise."""
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
+    monkeypatch.setattr(build_module, "OVERLAP_MAX_PAPERS", 0)
+    related_lists = build_module._related_lists
+
+    def slow(given: build_module.RelatedInput) -> build_module.RelatedLists:
+        time.sleep(1)  # in the related papers' child: time for 81 folders on any machine
+        return related_lists(given)
+
+    monkeypatch.setattr(build_module, "_related_lists", slow)
+    main = os.getpid()
+    made: list[str] = []  # by this process, not by the render workers
+    shared_mkdir = write._shared_mkdir
+
+    def noted(path: str) -> None:
+        if os.getpid() == main:
+            made.append(path.rpartition("/papers/")[2])
+        shared_mkdir(path)
+
+    monkeypatch.setattr(write, "_shared_mkdir", noted)
+    made_before_views: list[str] = []
+    unlinked_views = build_module.views.UnlinkedViews
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        made_before_views.extend(made)
+        return unlinked_views(*args, **kwargs)
+
+    monkeypatch.setattr(build_module.views, "UnlinkedViews", counted)
+    site, _ = _build(_copy(seed_with_content, tmp_path / "site"), use_cache=True, jobs=2)
+    assert site == serial
+    slugs = {name.split("/")[1] for name in serial if name.startswith("papers/")}
+    assert len(slugs) == 81
+    assert slugs <= set(made_before_views)
+
+
 # Reads fields only linking sets: such a page must wait for the linked views. Through `default`
 # and `is defined`, an AttributeError would pass unnoticed as undefined.
 _READS_LINKED = "{{ paper.related | default([]) | length }} {{ paper.digest is defined }}"
