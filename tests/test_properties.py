@@ -541,6 +541,9 @@ _ESCAPABLE_WORDS = st.sampled_from(
 @example("-- -")
 @example("> quoted")
 @example("see <x@y.org> & https://x.org")
+@example("see <https://x.org and x>https://y.org/a&b")
+@example("a<https://x.org/b>c")
+@example("R&D  costs >  5%")
 def test_text_with_ampersands_and_angle_brackets_renders_as_markdown_it_does(text: str) -> None:
     """Abstracts and titles whose only syntax characters are `&<>~` as text skip markdown-it
     (`_escaped_lines`, `_is_escaped_text`) with the same HTML; the rest go to it."""
