@@ -200,8 +200,8 @@ def _inert_paragraphs(text: str) -> list[str] | None:
 
 # Beyond the inert characters, four that markdown-it only escapes where they open none of its
 # syntax (`_escaped_lines`): `&` but an entity, `<` but an autolink, `>` but a block quote, `~`
-# but a strikethrough or a fence. 1,112 of the 10k benchmark's abstracts (and 247 titles) hold
-# one of them and nothing else a parser must read.
+# but a strikethrough or a fence. 1,112 of the 10k benchmark's abstracts and 124 of its titles
+# hold one of them and nothing else a parser must read.
 _ESCAPABLE_ASCII = _INERT_ASCII + b"&<>~"
 _ENTITY_OR_AUTOLINK = re.compile(r"&(?:#|[A-Za-z][A-Za-z0-9]*;)|<[^<>\s]*>")
 
@@ -228,8 +228,14 @@ def _is_escaped_text(source: str) -> bool:
 def _escaped_lines(text: str) -> list[str] | None:
     """The lines of `text` if it is one-line paragraphs markdown-it only escapes
     (`_is_escaped_text`), each opening no block but a paragraph; else None."""
+    return _paragraph_lines(text, _is_escaped_text)
+
+
+def _paragraph_lines(text: str, plain: Callable[[str], bool]) -> list[str] | None:
+    """The lines of `text` if it is one-line paragraphs, each `plain` and opening no block but
+    a paragraph; else None. Line breaks around count for nothing (`_inert_paragraphs`)."""
     lines = text.strip("\n").split("\n\n")
-    if all(line and _is_escaped_text(line) and not _BLOCK_START.match(line) for line in lines):
+    if all(line and plain(line) and not _BLOCK_START.match(line) for line in lines):
         return lines
     return None
 
@@ -242,10 +248,7 @@ def _has_url(text: str) -> bool:
 def _inert_lines(text: str) -> list[str] | None:
     """The lines of `text` if it is inert one-line paragraphs (`_inert_paragraphs`) that open no
     block but a paragraph; else None."""
-    lines = _inert_paragraphs(text)
-    if lines is None or any(_BLOCK_START.match(line) for line in lines):
-        return None
-    return lines
+    return _paragraph_lines(text, is_inert)
 
 
 def plain_paragraphs(text: str) -> str | None:
@@ -257,9 +260,11 @@ def plain_paragraphs(text: str) -> str | None:
     return None if lines is None else _paragraphs_html(lines)
 
 
-def _paragraphs_html(lines: list[str]) -> str:
-    """Inert lines that open no block but a paragraph (`_inert_lines`), with no URL, as HTML."""
-    return "".join(f"<p>{_inert_html(line)}</p>\n" for line in lines)
+def _paragraphs_html(lines: list[str], escape: Callable[[str], str] = _inert_html) -> str:
+    """Lines that open no block but a paragraph, with no URL, as HTML: inert lines
+    (`_inert_lines`) by default, whose only character to escape is `"`; lines markdown-it only
+    escapes (`_escaped_lines`) with `escapeHtml`."""
+    return "".join(f"<p>{escape(line)}</p>\n" for line in lines)
 
 
 def _linked_line(md: MarkdownIt, linkify: autolink.QuickLinkify, line: str) -> str:
@@ -443,7 +448,7 @@ class Renderer:
         lines = _escaped_lines(source)
         if lines is not None:
             if not _has_url(source):
-                return "".join(f"<p>{escapeHtml(line)}</p>\n" for line in lines)
+                return _paragraphs_html(lines, escapeHtml)
             return "".join(
                 f"<p>{_linked_line(self._linking, self._linkify, line)}</p>\n" for line in lines
             )

@@ -36,11 +36,11 @@ def inputs_digest(
     def page_text(path: str, data: bytes) -> bytes:
         """A content page as `read_pages` reads it; other files there as they are."""
         if not path.endswith(".md"):
-            return b"b" + data
+            return _file_bytes(path, data)
         try:
             text = frontmatter.decode_page(data)
         except UnicodeDecodeError:
-            return b"b" + data
+            return _file_bytes(path, data)
         if texts is not None:
             texts[path] = text
         return b"t" + text.encode("utf-8")
