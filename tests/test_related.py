@@ -430,3 +430,28 @@ def test_a_damaged_count_in_the_model_is_not_trusted() -> None:
         replace(counted, counts=counted.counts[:-1]),
     ]
     assert [d.fits() for d in damaged] == [False] * len(damaged)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc")
+@pytest.mark.parametrize("preset", [None, "2"])
+def test_the_related_papers_process_starts_no_blas_threads(preset: str | None) -> None:
+    # Each OpenBLAS thread spins while it waits for work the related papers never give it.
+    # A user's own setting is theirs.
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if preset is not None:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    script = (
+        "import os\n"
+        "from sitegen import build\n"
+        "build._import_related()\n"
+        "print(len(os.listdir('/proc/self/task')), os.environ['OPENBLAS_NUM_THREADS'])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out[1] == (preset or "1")
+    if preset is None:
+        assert out[0] == "1"
