@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -489,22 +489,35 @@ def test_a_rebuild_after_a_cold_build_starts_from_a_linked_copy_of_the_site(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    """No swap has left a spare yet: one is copied beside the build, and the build uses it."""
+    """No swap has left a spare yet: one is copied beside the build, and the build uses it.
+    The next build finds the spare the swap left, walked beside it. Each time the staging
+    tree takes the inventory the other process made, which is what a walk of the spare finds."""
     root, _, _ = built
     assert not list((root / FOLDER).glob(f"{reuse.SPARE_PREFIX}*"))
     monkeypatch.setattr(parallel, "MIN_ITEMS", 1)  # the small site is worth the fork
-    reused: list[bool] = []
+    seen: list[tuple[bool, bool]] = []
     start = write._Staging.__init__
 
-    def recorded(tree: write._Staging, path: Path, target: Path, spare: Path | None) -> None:
-        start(tree, path, target, spare)
-        reused.append(tree.reused)
+    def recorded(
+        tree: write._Staging,
+        path: Path,
+        target: Path,
+        spare: Path | None,
+        inventory: Mapping[str, bool] | None = None,
+    ) -> None:
+        walked = write.spare_inventory(spare) if spare is not None else None
+        assert inventory == walked
+        start(tree, path, target, spare, inventory)
+        seen.append((tree.reused, inventory is not None))
 
     monkeypatch.setattr(write._Staging, "__init__", recorded)
     (root / "seeds/2025-03-12.txt").write_text(feed(12, ["Second Day Paper"]))
     assert cli(root, "--jobs", "2").returncode == 0
-    assert reused == [True]
+    assert seen == [(True, True)]
     assert not list((root / FOLDER).glob("*.partial"))
+    (root / "seeds/2025-03-13.txt").write_text(feed(13, ["Third Day Paper"]))
+    assert cli(root, "--jobs", "2").returncode == 0
+    assert seen == [(True, True), (True, True)]
     assert_built_as_from_nothing(cli, root, tmp_path)
 
 
@@ -584,11 +597,11 @@ def test_the_spare_copy_links_files_and_never_follows_links(tmp_path: Path) -> N
     spare = tmp_path / "cache" / "spare"
     spare.parent.mkdir()
     (tmp_path / "cache" / "spare.partial").mkdir()  # left by a killed build
-    assert write.make_spare(site, spare)
+    assert write.make_spare(site, spare) is not None
     assert snapshot(spare) == {"index.html": b"home", "papers/a/index.html": b"a"}
     assert (spare / "index.html").stat().st_ino == (site / "index.html").stat().st_ino
     assert not (tmp_path / "cache" / "spare.partial").exists()
-    assert not write.make_spare(site, spare)  # there is one already: it is not replaced
+    assert write.make_spare(site, spare) is None  # there is one already: it is not replaced
 
 
 def test_a_spare_copy_that_fails_leaves_nothing(
@@ -601,7 +614,7 @@ def test_a_spare_copy_that_fails_leaves_nothing(
         raise OSError(errno.EXDEV, "Invalid cross-device link")
 
     monkeypatch.setattr(os, "link", other_device)
-    assert not write.make_spare(site, spare)
+    assert write.make_spare(site, spare) is None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
     assert snapshot(site) == {"index.html": b"home", "papers/a/index.html": b"a"}
 

@@ -673,7 +673,8 @@ def test_a_rebuild_enters_its_staging_tree_after_the_views_and_feeds(
 ) -> None:
     """The first rebuild after a cold build copies the published tree to the spare beside it,
     and its tree starts from that: the views and feeds, which need no tree, are made first.
-    Other builds enter their tree at once (a cold build makes folders in it while it waits)."""
+    So does a rebuild whose spare the last swap left, which it walks beside it. A cold build
+    enters its tree at once (it makes folders in it while it waits)."""
     _settle(site)
     order: list[str] = []
     staging_tree, channels = write.staging_tree, feeds.channels
@@ -696,8 +697,8 @@ def test_a_rebuild_enters_its_staging_tree_after_the_views_and_feeds(
     assert report.carried and order == ["feeds", "tree"]
     order.clear()
     _append(_papers(site)[0], "\nAnother edit.\n")
-    _build(site)  # its spare is in place: nothing to wait for
-    assert order == ["tree", "feeds"]
+    _build(site)  # its spare is in place: walked, not copied
+    assert order == ["feeds", "tree"]
     order.clear()
     shutil.rmtree(site / cache.FOLDER)
     shutil.rmtree(site / "_site")
