@@ -631,9 +631,10 @@ def make_spare(target: Path, spare: Path) -> dict[str, bool] | None:
     rebuild after a cold build would pay a `mkdir` per page for a fresh staging tree instead
     (half a second at 10,000 papers). The build runs this in a process of its own while it
     renders. Only folders and regular files are copied, and `_Staging` checks the spare
-    anyway. The spare's inventory (`spare_inventory`), as the copy made it; None, and nothing
+    anyway. The spare's inventory (`spare_inventory`), as the copy made it. None, and nothing
     left behind, if there is nothing to copy or the copy fails (another file system, no
-    space): the build then starts from an empty tree as before.
+    space): the build then starts from an empty tree as before. None too, with the spare
+    made, if it could not be corrected (`_correctable`): `_Staging` then finds that itself.
     """
     target = _lexical(target)
     partial = spare.with_name(f"{spare.name}{_PARTIAL_SUFFIX}")

@@ -604,6 +604,38 @@ def test_the_spare_copy_links_files_and_never_follows_links(tmp_path: Path) -> N
     assert write.make_spare(site, spare) is None  # there is one already: it is not replaced
 
 
+def test_a_spare_with_a_folder_this_process_cannot_change_is_not_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Correcting a spare means deleting in its folders: neither the copy nor the walk beside
+    the build hands over the inventory of one with a folder this process cannot change, and
+    the staging tree then starts empty."""
+    site = write_tree(tmp_path / "site", {"index.html": "home", "papers/a/index.html": "a"})
+    spare = tmp_path / "cache" / "spare"
+    spare.parent.mkdir()
+    access = os.access
+
+    def denied(path: str, mode: int) -> bool:
+        return not path.endswith("/papers/a") and access(path, mode)
+
+    monkeypatch.setattr(os, "access", denied)
+    assert write.make_spare(site, spare) is None
+    assert snapshot(spare) == snapshot(site)  # made, but left for the staging tree to judge
+    assert write.spare_inventory(spare) is None
+    with write.staging_tree(site, spare) as tree:
+        assert not tree.reused
+        assert os.listdir(tree.base) == []
+    monkeypatch.setattr(os, "access", access)
+    rest = tmp_path / "cache" / "rest"
+    assert write.make_spare(site, rest) == write.spare_inventory(rest)
+    assert write.spare_inventory(rest) == {
+        "index.html": False,
+        "papers": True,
+        "papers/a": True,
+        "papers/a/index.html": False,
+    }
+
+
 def test_a_spare_copy_that_fails_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
