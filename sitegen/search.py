@@ -28,6 +28,9 @@ BUNDLE_DIR = "pagefind"
 INDEXED_MARK = b"data-pagefind-body"
 _SIGNATURE = b"pagefind_dcd"  # what every Pagefind data file starts with once decompressed
 TIMEOUT_SECONDS = 1800
+# Where `relist_in_order` puts an entry for a moment: a name no page or folder of sitegen's
+# takes (slugs hold no dots).
+_RELIST_SPOT = ".sitegen-relist"
 
 
 def pagefind_command() -> list[str]:
@@ -45,6 +48,7 @@ def index_site(site: Path, marked: Sequence[str]) -> list[OutputFile]:
     """
     with tempfile.TemporaryDirectory(prefix="sitegen-search-") as tmp:
         bundle = Path(tmp) / "bundle"
+        relist_in_order(site, marked or _html_pages(site))
         _run_pagefind(site, bundle, _glob(marked))
         if not bundle.is_dir():
             return []
@@ -54,6 +58,45 @@ def index_site(site: Path, marked: Sequence[str]) -> list[OutputFile]:
             for path in sorted(bundle.rglob("*"))
             if path.is_file()
         ]
+
+
+def _html_pages(site: Path) -> list[str]:
+    """Every HTML page of a site folder, by path relative to it."""
+    pages: list[str] = []
+    for folder, _, names in os.walk(site):
+        relative = Path(folder).relative_to(site).as_posix()
+        prefix = "" if relative == "." else f"{relative}/"
+        pages.extend(prefix + name for name in names if name.endswith(".html"))
+    return pages
+
+
+def relist_in_order(site: Path, pages: Sequence[str]) -> None:
+    """Put each of `pages`, and each folder above one, back into its folder in sorted order,
+    so that every file system lists them in one order.
+
+    Pagefind numbers pages in the order its walk finds them, which is the order the file
+    system lists a folder in: by a hash of the names on ext4, but by insertion on tmpfs, btrfs
+    and XFS's small folders. There a rebuild's tree (the spare, added to over many builds)
+    listed the pages otherwise than a fresh tree did, and its index differed. A rename
+    inserts an entry anew: renamed in sorted order, the entries are listed alike however they
+    came to be there. At 10,000 papers: 0.24 s on ext4, of a 16 s build with search.
+    """
+    children: dict[str, set[str]] = {}
+    for page in pages:
+        parts = page.split("/")
+        for depth, name in enumerate(parts):
+            children.setdefault("/".join(parts[:depth]), set()).add(name)
+    base = os.fspath(site)
+    for parent, names in children.items():
+        if len(names) < 2:
+            continue  # its place among entries Pagefind does not index is no matter
+        folder = f"{base}/{parent}" if parent else base
+        spot = f"{folder}/{_RELIST_SPOT}"
+        if os.path.lexists(spot):
+            continue  # a static file of that name: never overwritten
+        for name in sorted(names):
+            os.rename(f"{folder}/{name}", spot)
+            os.rename(spot, f"{folder}/{name}")
 
 
 def _glob(marked: Sequence[str]) -> str | None:
