@@ -416,9 +416,9 @@ class _Staging:
         if spare is not None and _is_real_folder(spare):
             try:
                 os.rename(spare, path)
-                left = inventory if inventory is not None else _inventory(self.base)
+                left = dict(inventory) if inventory is not None else _inventory(self.base)
                 if inventory is not None or _correctable(self.base, left):
-                    self.left = dict(left)
+                    self.left = left
                     self.reused = True
                     return
             except OSError:
