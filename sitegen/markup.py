@@ -187,13 +187,18 @@ def _inert_html(text: str) -> str:
     return text.replace('"', "&quot;")
 
 
-def _inert_paragraphs(text: str) -> list[str] | None:
-    """The paragraphs of `text` if each is one inert line (`is_inert`), else None.
+def _paragraphs(text: str) -> list[str]:
+    """`text` split at its blank lines, for the fast paths, which take one-line paragraphs.
 
     Line breaks before the first and after the last count for nothing, in Markdown as in plain
     text: a page's body ends with one, and refusing it kept every abstract off the fast paths.
     """
-    lines = text.strip("\n").split("\n\n")
+    return text.strip("\n").split("\n\n")
+
+
+def _inert_paragraphs(text: str) -> list[str] | None:
+    """The paragraphs of `text` if each is one inert line (`is_inert`), else None."""
+    lines = _paragraphs(text)
     # is_inert refuses a line break: each paragraph is one line.
     return lines if all(line and is_inert(line) for line in lines) else None
 
@@ -232,9 +237,9 @@ def _escaped_lines(text: str) -> list[str] | None:
 
 
 def _paragraph_lines(text: str, plain: Callable[[str], bool]) -> list[str] | None:
-    """The lines of `text` if it is one-line paragraphs, each `plain` and opening no block but
-    a paragraph; else None. Line breaks around count for nothing (`_inert_paragraphs`)."""
-    lines = text.strip("\n").split("\n\n")
+    """The lines of `text` if it is one-line paragraphs (`_paragraphs`), each `plain` and
+    opening no block but a paragraph; else None."""
+    lines = _paragraphs(text)
     if all(line and plain(line) and not _BLOCK_START.match(line) for line in lines):
         return lines
     return None
